@@ -1,0 +1,59 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything installs itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP)
+
+## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
+run: install
+	$(PY) -m local.run
+
+## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+	$(MAKE) --no-print-directory cfn-lint
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -m "not integration and not concurrency"
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+openapi: $(STAMP)
+	$(PY) -m local.openapi > openapi.json
+
+package: install
+	npx osls package --stage $${STAGE:-dev}
+
+cfn-lint: package
+	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
+
+deploy: install
+	npx osls deploy --stage $${STAGE:-dev}
+
+remove: install
+	npx osls remove --stage $${STAGE:-dev}
+
+clean:
+	rm -rf .serverless .pytest_cache .hypothesis

@@ -1,0 +1,28 @@
+"""POST /events"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.api import build_app, created
+from shared.managers import events
+from shared.models.requests import EventCreate
+from shared.observability import logger, metrics
+
+app = build_app()
+
+
+@app.post("/events")
+def create_event(request: Annotated[EventCreate, Body()]):
+    event = events.default().create(request)
+    metrics.add_metric(name="EventCreated", unit=MetricUnit.Count, value=1)
+    logger.info("event created", extra={"eventId": event.eventId})
+    return created(event.to_dict())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

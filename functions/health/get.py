@@ -1,0 +1,18 @@
+"""GET /health"""
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from shared.api import build_app
+from shared.observability import logger
+
+app = build_app()
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "healthy"}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

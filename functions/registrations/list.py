@@ -1,0 +1,21 @@
+"""GET /events/{eventId}/registrations"""
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from shared.api import EventIdPath, Limit, NextToken, build_app, decode_token, page
+from shared.managers import registrations
+from shared.observability import logger
+
+app = build_app()
+
+
+@app.get("/events/<eventId>/registrations")
+def list_event_registrations(eventId: EventIdPath, limit: Limit = 100, nextToken: NextToken = None):
+    scope = f"events/{eventId}/registrations"
+    result = registrations.default().list_for_event(eventId, limit, decode_token(scope, nextToken))
+    return page(result.items, scope, result.cursor)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

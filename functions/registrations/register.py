@@ -1,0 +1,30 @@
+"""POST /events/{eventId}/registrations"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.api import EventIdPath, build_app, created
+from shared.managers import registrations
+from shared.models.domain import Registration
+from shared.models.requests import RegistrationCreate
+from shared.observability import logger, metrics
+
+app = build_app()
+
+
+@app.post("/events/<eventId>/registrations")
+def register(eventId: EventIdPath, request: Annotated[RegistrationCreate, Body()]):
+    outcome = registrations.default().register_user(request.userId, eventId)
+    action = "RegistrationConfirmed" if isinstance(outcome, Registration) else "Waitlisted"
+    metrics.add_metric(name=action, unit=MetricUnit.Count, value=1)
+    logger.info(action, extra={"eventId": eventId, "userId": request.userId})
+    return created(outcome.to_dict())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,116 @@
+"""serverless.yml, read the way the tests and the local stack need it: variables resolved for a
+stage, CloudFormation tags kept as plain data. The tables are created from its resources, so the
+schemas the tests use cannot drift from the ones deployed."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVERLESS_YML = ROOT / "serverless.yml"
+_VARIABLE = re.compile(r"\$\{([^${}]+)\}")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {f"Fn::{tag_suffix}" if tag_suffix != "Ref" else "Ref": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def _lookup(config: dict[str, Any], path: str) -> Any:
+    node: Any = config
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def _resolve_one(expression: str, config: dict[str, Any], stage: str) -> Any:
+    source, _, fallback = (part.strip() for part in expression.partition(","))
+    fallback_value = fallback.strip("'\"") if fallback else None
+    kind, _, name = source.partition(":")
+    if kind == "self":
+        return _lookup(config, name)
+    if kind == "sls" and name == "stage" or source == "opt:stage":
+        return stage
+    if kind == "env":
+        return os.environ.get(name, fallback_value)
+    if kind in {"opt", "param", "aws"}:
+        return fallback_value
+    raise ValueError(f"unsupported variable ${{{expression}}}")
+
+
+def _resolve(node: Any, config: dict[str, Any], stage: str) -> Any:
+    if isinstance(node, dict):
+        return {key: _resolve(value, config, stage) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolve(value, config, stage) for value in node]
+    if isinstance(node, str):
+        for _ in range(10):
+            match = _VARIABLE.search(node)
+            if not match:
+                break
+            replacement = _resolve_one(match.group(1), config, stage)
+            if match.group(0) == node:
+                node = replacement
+                if not isinstance(node, str):
+                    return _resolve(node, config, stage)
+            else:
+                node = node[: match.start()] + str(replacement) + node[match.end() :]
+    return node
+
+
+@cache
+def load(stage: str = "dev") -> dict[str, Any]:
+    raw = yaml.load(SERVERLESS_YML.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return _resolve(raw, raw, stage)
+
+
+def table_definitions(stage: str = "dev") -> list[dict[str, Any]]:
+    """CreateTable arguments for every AWS::DynamoDB::Table in serverless.yml."""
+    definitions = []
+    for resource in load(stage)["resources"]["Resources"].values():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        definition: dict[str, Any] = {
+            key: props[key]
+            for key in ("TableName", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+            if key in props
+        }
+        if "StreamSpecification" in props:
+            definition["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        definitions.append(definition)
+    return definitions
+
+
+def environment(stage: str = "dev") -> dict[str, str]:
+    """The provider environment the functions get (resolved for `stage`)."""
+    return {key: str(value) for key, value in load(stage)["provider"]["environment"].items()}
+
+
+def create_tables(client: Any, stage: str = "dev") -> list[str]:
+    """Creates the missing tables; returns the names of all of them."""
+    existing = set(client.list_tables().get("TableNames", []))
+    names = []
+    for definition in table_definitions(stage):
+        if definition["TableName"] not in existing:
+            client.create_table(**definition)
+        names.append(definition["TableName"])
+    return names

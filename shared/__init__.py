@@ -1,0 +1,1 @@
+"""The project's own package: API plumbing, domain managers and DynamoDB repositories."""

@@ -1,0 +1,128 @@
+"""The one resolver factory: validation, CORS, the body limit and the mapping of every exception
+to `{"detail": …}` live here, so route modules stay thin."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from botocore.exceptions import ClientError
+
+from shared.api.pagination import decode_token, encode_token
+from shared.api.routes import allowed_methods
+from shared.config import get_settings
+from shared.errors import DomainError, PayloadTooLargeError, ServiceUnavailableError
+from shared.models.fields import ID_PATTERN
+from shared.observability import logger
+from shared.repositories.dynamo import is_busy
+
+__all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "page", "decode_token"]
+
+NEXT_TOKEN_HEADER = "X-Next-Token"
+
+EventIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Event identifier")]
+UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="User identifier")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
+NextToken = Annotated[str | None, Query(max_length=4096, description="The X-Next-Token of the previous page")]
+
+
+def detail(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"detail": message}),
+        headers=headers,
+    )
+
+
+def created(body: dict[str, Any]) -> Response:
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def page(items: list[dict[str, Any]], scope: str, cursor: dict[str, Any] | None) -> Response:
+    """A JSON array, and X-Next-Token when another page exists."""
+    headers = {NEXT_TOKEN_HEADER: encode_token(scope, cursor)} if cursor else None
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(items), headers=headers)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if error.get("type") == "json_invalid":
+            return f"body: malformed JSON ({error.get('ctx', {}).get('error', 'invalid')})"
+        field = ".".join(location) or "body"
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts) or "invalid request"
+
+
+def build_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(
+            allow_origin="*",
+            allow_headers=["Content-Type", "Idempotency-Key"],
+            expose_headers=[NEXT_TOKEN_HEADER],
+            max_age=600,
+        ),
+    )
+
+    def body_too_large() -> bool:
+        body = app.current_event.body
+        return body is not None and len(body.encode()) > get_settings().max_body_bytes
+
+    def limit_body(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+        if body_too_large():
+            raise PayloadTooLargeError(f"Request body exceeds {get_settings().max_body_bytes} bytes")
+        return next_middleware(app)
+
+    app.use(middlewares=[limit_body])
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response:
+        if body_too_large():
+            return detail(413, f"Request body exceeds {get_settings().max_body_bytes} bytes")
+        return detail(400, _describe(list(exc.errors())))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content(exc: RequestUnsupportedContentType) -> Response:
+        return detail(400, "body: Content-Type must be application/json")
+
+    @app.exception_handler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        headers = None
+        if isinstance(exc, ServiceUnavailableError):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return detail(exc.status, exc.detail, headers)
+
+    @app.exception_handler(ClientError)
+    def aws_error(exc: ClientError) -> Response:
+        if is_busy(exc):
+            logger.warning("DynamoDB busy", extra={"code": exc.response.get("Error", {}).get("Code")})
+            return detail(503, "The service is busy, please retry", {"Retry-After": "1"})
+        logger.exception("DynamoDB error")
+        return detail(500, "Internal server error")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        logger.exception("Unhandled error")
+        return detail(500, "Internal server error")
+
+    @app.not_found
+    def not_found(exc: RouteNotFound) -> Response:
+        path = app.current_event.path
+        methods = allowed_methods(path)
+        if methods is None:
+            return detail(404, f"No route for {path}")
+        method = app.current_event.http_method
+        return detail(405, f"Method {method} not allowed on {path}", {"Allow": ", ".join(sorted(methods | {"OPTIONS"}))})
+
+    return app

@@ -1,0 +1,30 @@
+"""Every route of the API, as serverless.yml declares them (a test keeps the two equal). Used to
+answer an unknown path with 404 and a known path with the wrong method with 405."""
+
+from __future__ import annotations
+
+import re
+
+ROUTES: dict[str, frozenset[str]] = {
+    "/health": frozenset({"GET"}),
+    "/openapi.json": frozenset({"GET"}),
+    "/events": frozenset({"GET", "POST"}),
+    "/events/{eventId}": frozenset({"GET", "PUT", "DELETE"}),
+    "/events/{eventId}/registrations": frozenset({"GET", "POST"}),
+    "/events/{eventId}/registrations/{userId}": frozenset({"DELETE"}),
+    "/events/{eventId}/waitlist": frozenset({"GET"}),
+    "/users": frozenset({"POST"}),
+    "/users/{userId}": frozenset({"GET"}),
+    "/users/{userId}/registrations": frozenset({"GET"}),
+    "/users/{userId}/waitlist": frozenset({"GET"}),
+}
+
+_PATTERNS = [(re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", path) + "/?$"), methods) for path, methods in ROUTES.items()]
+
+
+def allowed_methods(path: str) -> frozenset[str] | None:
+    """The methods a path accepts, or None when no route has that path."""
+    for pattern, methods in _PATTERNS:
+        if pattern.match(path):
+            return methods
+    return None

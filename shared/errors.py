@@ -1,0 +1,41 @@
+"""Domain exceptions. The API layer maps each to a status code in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a client may see; `status` is the HTTP status it maps to."""
+
+    status = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequestError(DomainError):
+    status = 400
+
+
+class NotFoundError(DomainError):
+    status = 404
+
+
+class ConflictError(DomainError):
+    status = 409
+
+
+class EventFullError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__("Event is full")
+
+
+class PayloadTooLargeError(DomainError):
+    status = 413
+
+
+class ServiceUnavailableError(DomainError):
+    """DynamoDB kept refusing (throttling, contention): the client may retry later."""
+
+    status = 503
+    retry_after_seconds = 1

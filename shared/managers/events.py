@@ -1,0 +1,69 @@
+"""EventManager: the Events API. Raising capacity promotes through the waitlist's own path."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cache
+from typing import Any
+
+from shared.clock import utc_now
+from shared.managers.waitlist import WaitlistManager
+from shared.models.domain import Event, Page
+from shared.models.requests import EventCreate, EventUpdate
+from shared.repositories.events import EventRepository
+from shared.repositories.registrations import RegistrationRepository
+
+
+class EventManager:
+    def __init__(
+        self, events: EventRepository, registrations: RegistrationRepository, waitlist: WaitlistManager
+    ) -> None:
+        self._events = events
+        self._registrations = registrations
+        self._waitlist = waitlist
+
+    def create(self, request: EventCreate) -> Event:
+        now = utc_now()
+        event = Event(
+            eventId=request.eventId or str(uuid.uuid4()),
+            title=request.title,
+            description=request.description,
+            date=request.date,
+            location=request.location,
+            organizer=request.organizer,
+            status=request.status,
+            capacity=request.capacity,
+            waitlistEnabled=request.waitlistEnabled,
+            createdAt=now,
+            updatedAt=now,
+        )
+        self._events.create(event)
+        return event
+
+    def get(self, event_id: str) -> Event:
+        return self._events.get(event_id)
+
+    def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page:
+        return self._events.list(limit, cursor, status)
+
+    def update(self, event_id: str, request: EventUpdate) -> Event:
+        changes = request.changes()
+        event = self._events.update(event_id, changes, utc_now())
+        if "capacity" in changes and event.waitlistCount > 0:
+            if self._waitlist.promote_all(event_id):
+                event = self._events.get(event_id)
+        return event
+
+    def delete(self, event_id: str) -> None:
+        """Marks the event as deleting (invisible, closed to every write, ignored by promotion),
+        removes its registrations and waitlist, then the event. A retry finishes a crashed run."""
+        self._events.mark_deleting(event_id)
+        self._registrations.delete_all_for_event(event_id)
+        self._events.delete(event_id)
+
+
+@cache
+def default() -> EventManager:
+    from shared.managers import waitlist
+
+    return EventManager(EventRepository(), RegistrationRepository(), waitlist.default())

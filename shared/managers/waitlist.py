@@ -1,0 +1,86 @@
+"""WaitlistManager: FIFO queue entries and promotion of the head into a free seat."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from shared.clock import utc_now
+from shared.errors import NotFoundError
+from shared.models.domain import Page, WaitlistEntry
+from shared.observability import logger
+from shared.repositories.registrations import EventCounters, RegistrationRepository
+
+
+class WaitlistManager:
+    def __init__(self, repository: RegistrationRepository) -> None:
+        self._repository = repository
+
+    def add_to_waitlist(self, user_id: str, event_id: str, seen: EventCounters) -> WaitlistEntry | EventCounters:
+        """Joins at the tail with the next ticket after the one `seen` on the event. Returns the
+        entry with its live position, or fresh counters when the event changed meanwhile."""
+        joined = self._repository.try_join_waitlist(event_id, user_id, seen.waitlistSeq, utc_now())
+        if isinstance(joined, EventCounters):
+            return joined
+        position = self._repository.live_position(event_id, joined.ticket)
+        return WaitlistEntry(joined.eventId, joined.userId, joined.ticket, joined.addedAt, position)
+
+    def get_next_position(self, event: EventCounters) -> int:
+        return event.waitlistCount + 1
+
+    def remove_from_waitlist(self, user_id: str, event_id: str, ticket: int) -> bool:
+        return self._repository.remove_waitlisted(event_id, user_id, ticket)
+
+    def promote_from_waitlist(self, event_id: str) -> str | None:
+        """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
+        promoted user, or None when no seat is free or nobody waits."""
+        while True:
+            head = self._repository.head_of_waitlist(event_id)
+            if head is None:
+                return None
+            promoted = self._repository.try_promote(head, utc_now())
+            if promoted is None:
+                return None
+            if promoted:
+                logger.info("promoted", extra={"eventId": event_id, "userId": head.userId})
+                return head.userId
+            # The head left (or another run promoted it) between the read and the write: look again.
+
+    def promote_all(self, event_id: str) -> list[str]:
+        """Promotes in FIFO order while seats are free and people wait. Safe to run any number of
+        times, concurrently too: each promotion is conditional on the seat and the entry."""
+        promoted = []
+        while (user_id := self.promote_from_waitlist(event_id)) is not None:
+            promoted.append(user_id)
+        return promoted
+
+    def list_for_event(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+        page = self._repository.event_waitlist(event_id, limit, cursor)
+        names, live = self._repository.names([entry.userId for entry in page.items], also_event=event_id)
+        if not live:
+            raise NotFoundError(f"Event {event_id} not found")
+        items = [{**entry.to_dict(), "name": names.get(entry.userId)} for entry in page.items]
+        for item in items:
+            item.pop("status")
+        return Page(items, page.cursor)
+
+    def list_for_user(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+        page = self._repository.user_waitlist(user_id, limit, cursor)
+        if not page.items and not self._repository.user_exists(user_id):
+            raise NotFoundError(f"User {user_id} not found")
+        events = self._repository.events_by_id([entry.eventId for entry in page.items])
+        items = [
+            {
+                **events[entry.eventId].to_dict(),
+                "position": self._repository.live_position(entry.eventId, entry.ticket),
+                "addedAt": entry.addedAt,
+            }
+            for entry in page.items
+            if entry.eventId in events
+        ]
+        return Page(items, page.cursor)
+
+
+@cache
+def default() -> WaitlistManager:
+    return WaitlistManager(RegistrationRepository())

@@ -1,0 +1,77 @@
+"""Request bodies. Strict: no coercion, no unknown fields, no read-only fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from shared.models.fields import (
+    READ_ONLY_EVENT_FIELDS,
+    Capacity,
+    Description,
+    EventDate,
+    EventStatus,
+    Identifier,
+    Name,
+    Title,
+)
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = sorted(READ_ONLY_EVENT_FIELDS.intersection(data))
+            if given:
+                raise ValueError(f"read-only field(s) cannot be set: {', '.join(given)}")
+        return data
+
+
+class EventCreate(StrictBody):
+    eventId: Identifier | None = None
+    title: Title
+    description: Description = ""
+    date: EventDate
+    location: Title
+    organizer: Title
+    status: EventStatus = "active"
+    capacity: Capacity | None = None
+    waitlistEnabled: bool = False
+
+
+class EventUpdate(StrictBody):
+    """Fields present replace stored ones; `capacity: null` removes the limit."""
+
+    title: Title | None = None
+    description: Description | None = None
+    date: EventDate | None = None
+    location: Title | None = None
+    organizer: Title | None = None
+    status: EventStatus | None = None
+    capacity: Capacity | None = None
+    waitlistEnabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> EventUpdate:
+        if not self.model_fields_set:
+            raise ValueError("at least one field must be given")
+        for field in self.model_fields_set - {"capacity"}:
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} must not be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self.model_fields_set}
+
+
+class UserCreate(StrictBody):
+    userId: Identifier | None = None
+    name: Name
+
+
+class RegistrationCreate(StrictBody):
+    userId: Identifier

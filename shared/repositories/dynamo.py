@@ -1,0 +1,130 @@
+"""The DynamoDB client (one per process, created lazily), (de)serialisation and error translation."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from shared.config import get_settings
+from shared.errors import ServiceUnavailableError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+T = TypeVar("T")
+
+# Errors that mean "DynamoDB is busy, try again": botocore's standard retry mode already retries
+# them per call; when they still surface, the client gets a 503 with Retry-After.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@cache
+def get_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    settings = get_settings()
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.region,
+        endpoint_url=settings.dynamodb_endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10),
+    )
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def value(python_value: Any) -> dict[str, Any]:
+    return _serializer.serialize(python_value)
+
+
+def _plain(val: Any) -> Any:
+    # Numbers come back as Decimal; every number this API stores is an integer.
+    if type(val).__name__ == "Decimal":
+        return int(val)
+    return val
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
+    return list(exc.response.get("CancellationReasons") or [])
+
+
+def is_conflict_only(reasons: list[dict[str, Any]]) -> bool:
+    """A transaction cancelled only by other transactions (no condition failed): safe to retry."""
+    codes = {reason.get("Code") for reason in reasons} - {"None", None}
+    return bool(codes) and codes <= {"TransactionConflict"}
+
+
+def backoff(attempt: int, base: float = 0.005, cap: float = 0.2) -> None:
+    """Full-jitter exponential backoff."""
+    time.sleep(random.uniform(0, min(cap, base * (2**attempt))))
+
+
+def is_busy(exc: ClientError) -> bool:
+    """DynamoDB refused for load or contention, not because of the request: a retry may succeed."""
+    code = error_code(exc)
+    return code in RETRYABLE_CODES or (
+        code == "TransactionCanceledException" and is_conflict_only(cancellation_reasons(exc))
+    )
+
+
+def retry_transaction(operation: Callable[[], T]) -> T:
+    """Runs a transaction, retrying (bounded, with jitter) when it was cancelled only by a conflict."""
+    attempts = get_settings().transaction_attempts
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException" or not is_conflict_only(cancellation_reasons(exc)):
+                raise
+            if attempt == attempts - 1:
+                raise ServiceUnavailableError("The service is busy, please retry") from exc
+            backoff(attempt)
+    raise AssertionError("unreachable")
+
+
+def query_page(
+    client: Any,
+    operation: str,
+    params: dict[str, Any],
+    limit: int,
+    cursor: dict[str, Any] | None,
+    key_names: tuple[str, ...],
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a Query or Scan. Reads one item more than asked for, so that a list which fits
+    in one page ends with no cursor (DynamoDB alone would hand back a key to an empty page)."""
+    request = {**params, "Limit": limit + 1}
+    if cursor:
+        request["ExclusiveStartKey"] = cursor
+    response = getattr(client, operation)(**request)
+    items = response.get("Items", [])
+    if len(items) > limit:
+        items = items[:limit]
+        return items, {name: items[-1][name] for name in key_names}
+    return items, response.get("LastEvaluatedKey")

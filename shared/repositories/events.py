@@ -1,0 +1,146 @@
+"""Events table: event items carry their own counters (registeredCount, waitlistCount) and the
+waitlist ticket sequence (waitlistSeq), so that registrations can move them in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.config import get_settings
+from shared.errors import ConflictError, NotFoundError
+from shared.models.domain import Event, Page
+from shared.repositories.dynamo import deserialize, error_code, get_client, query_page, serialize, value
+
+STATUS_INDEX = "StatusIndex"
+_NOT_DELETING = "attribute_not_exists(deleting)"
+
+
+def event_from_item(item: dict[str, Any]) -> Event:
+    data = deserialize(item)
+    return Event(
+        eventId=data["eventId"],
+        title=data["title"],
+        description=data.get("description", ""),
+        date=data["date"],
+        location=data["location"],
+        organizer=data["organizer"],
+        status=data["status"],
+        capacity=data.get("capacity"),
+        waitlistEnabled=bool(data.get("waitlistEnabled", False)),
+        createdAt=data["createdAt"],
+        updatedAt=data["updatedAt"],
+        registeredCount=data.get("registeredCount", 0),
+        waitlistCount=data.get("waitlistCount", 0),
+    )
+
+
+def is_live(item: dict[str, Any] | None) -> bool:
+    """An event item that exists and is not being deleted."""
+    return bool(item) and "deleting" not in item  # type: ignore[operator]
+
+
+class EventRepository:
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        self._client = client or get_client()
+        self._table = table or get_settings().events_table
+
+    def create(self, event: Event) -> None:
+        item = serialize({**event.to_dict(), "waitlistSeq": 0})
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)"
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise ConflictError(f"Event {event.eventId} already exists") from exc
+            raise
+
+    def get(self, event_id: str) -> Event:
+        item = self._client.get_item(TableName=self._table, Key={"eventId": value(event_id)}, ConsistentRead=True).get(
+            "Item"
+        )
+        if not is_live(item):
+            raise NotFoundError(f"Event {event_id} not found")
+        return event_from_item(item)  # type: ignore[arg-type]
+
+    def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page:
+        params: dict[str, Any] = {"TableName": self._table, "FilterExpression": _NOT_DELETING}
+        if status is None:
+            items, next_cursor = query_page(self._client, "scan", params, limit, cursor, ("eventId",))
+        else:
+            params.update(
+                IndexName=STATUS_INDEX,
+                KeyConditionExpression="#status = :status",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": value(status)},
+            )
+            items, next_cursor = query_page(
+                self._client, "query", params, limit, cursor, ("eventId", "status", "createdAt")
+            )
+        return Page([event_from_item(item) for item in items], next_cursor)
+
+    def update(self, event_id: str, changes: dict[str, Any], now: str) -> Event:
+        """Replaces the given fields; a new capacity must still hold everyone confirmed."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":now": value(now)}
+        sets = ["updatedAt = :now"]
+        removes = []
+        condition = f"attribute_exists(eventId) AND {_NOT_DELETING}"
+        for index, (field, new_value) in enumerate(sorted(changes.items())):
+            names[f"#f{index}"] = field
+            if new_value is None:
+                removes.append(f"#f{index}")
+            else:
+                sets.append(f"#f{index} = :v{index}")
+                values[f":v{index}"] = value(new_value)
+            if field == "capacity" and new_value is not None:
+                condition += f" AND registeredCount <= :v{index}"
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"eventId": value(event_id)},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            if not is_live(old):
+                raise NotFoundError(f"Event {event_id} not found") from exc
+            registered = deserialize(old).get("registeredCount", 0)  # type: ignore[arg-type]
+            raise ConflictError(
+                f"capacity {changes['capacity']} is below the {registered} confirmed registrations"
+            ) from exc
+        return event_from_item(response["Attributes"])
+
+    def mark_deleting(self, event_id: str) -> None:
+        """Hides the event and closes it to every write before its children are removed."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"eventId": value(event_id)},
+                UpdateExpression="SET deleting = :true",
+                ConditionExpression="attribute_exists(eventId)",
+                ExpressionAttributeValues={":true": value(True)},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise NotFoundError(f"Event {event_id} not found") from exc
+            raise
+
+    def is_deleting(self, event_id: str) -> bool:
+        item = self._client.get_item(
+            TableName=self._table, Key={"eventId": value(event_id)}, ProjectionExpression="eventId, deleting",
+            ConsistentRead=True,
+        ).get("Item")
+        return bool(item) and "deleting" in item
+
+    def delete(self, event_id: str) -> None:
+        self._client.delete_item(TableName=self._table, Key={"eventId": value(event_id)})

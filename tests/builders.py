@@ -1,0 +1,126 @@
+"""Builders for API Gateway REST proxy events, Lambda contexts and an in-process API client that
+routes a request to the handler serverless.yml maps it to."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, parse_qsl
+
+from local import config
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+    resource: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    parts = urlsplit(path)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body)
+    all_headers = {"Content-Type": "application/json", **(headers or {})} if raw_body is not None else dict(headers or {})
+    return {
+        "resource": resource or parts.path,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {key: [value] for key, value in query.items()} if query else None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "dev",
+            "httpMethod": method,
+            "path": parts.path,
+            "resourcePath": resource or parts.path,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": raw_body,
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def _routes() -> list[tuple[re.Pattern[str], str, str, list[str]]]:
+    routes = []
+    for function in config.load()["functions"].values():
+        module = function["handler"].rsplit(".", 1)[0].replace("/", ".")
+        for event in function.get("events", []):
+            http = event.get("http")
+            if not http:
+                continue
+            path = "/" + http["path"].strip("/")
+            names = re.findall(r"\{(\w+)\+?\}", path)
+            regex = re.sub(r"\\\{\w+\\\+\\\}", "(.+)", re.escape(path))
+            regex = re.sub(r"\\\{\w+\\\}", "([^/]+)", regex)
+            routes.append((re.compile(f"^{regex}$"), http["method"].upper(), module, names))
+    # Like API Gateway: exact methods before ANY, specific paths before the greedy proxy.
+    return sorted(routes, key=lambda r: (r[1] == "ANY", "(.+)" in r[0].pattern))
+
+
+class ApiClient:
+    """Calls each route's own lambda_handler in-process, as API Gateway would."""
+
+    def __init__(self) -> None:
+        self._routes = _routes()
+
+    def handler_for(self, method: str, path: str) -> tuple[str, dict[str, str], str]:
+        for regex, route_method, module, names in self._routes:
+            match = regex.match(path)
+            if match and route_method in (method, "ANY"):
+                resource = regex.pattern
+                return module, dict(zip(names, match.groups(), strict=True)), resource
+        raise AssertionError(f"serverless.yml routes nothing for {method} {path}")
+
+    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
+        module_name, params, _ = self.handler_for(method, urlsplit(path).path)
+        event = api_event(method, path, body, path_parameters=params or None, **kwargs)
+        module = importlib.import_module(module_name)
+        result = module.lambda_handler(event, LambdaContext())
+        headers = {key.lower(): value for key, value in (result.get("headers") or {}).items()}
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            headers.setdefault(key.lower(), ", ".join(values))
+        text = result.get("body") or ""
+        return ApiResponse(result["statusCode"], json.loads(text) if text else None, headers)
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
+        return self.request("PUT", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("DELETE", path, **kwargs)

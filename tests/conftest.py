@@ -1,0 +1,56 @@
+"""Root fixtures: fake credentials and region, the functions' environment from serverless.yml,
+and moto-backed tables built from the same serverless.yml resources that deploy."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        # botocore 1.44 would otherwise target an account-specific host moto does not answer.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_DEV": "false",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "false",
+    }
+)
+
+from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from local import config  # noqa: E402
+
+for key, value in config.environment().items():
+    os.environ.setdefault(key, value)
+os.environ["DYNAMODB_ENDPOINT"] = ""
+
+
+def reset_process_caches() -> None:
+    """What a fresh Lambda process would not have: cached clients, settings and managers."""
+    from shared.config import get_settings
+    from shared.managers import events, registrations, users, waitlist
+    from shared.repositories.dynamo import get_client
+
+    for cached in (get_settings, get_client, events.default, registrations.default, users.default, waitlist.default):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A moto DynamoDB with every table of serverless.yml, fresh for each test."""
+    with mock_aws():
+        reset_process_caches()
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        config.create_tables(client)
+        yield client
+    reset_process_caches()
