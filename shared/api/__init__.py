@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -64,6 +65,19 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools would validate the first element of a JSON array, or a bare string, as the body
+    model; a body must be a JSON object."""
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        body = super()._get_body(app)
+        if not isinstance(body, dict):
+            raise RequestValidationError(
+                [{"type": "model_type", "loc": ("body",), "msg": "must be a JSON object", "input": {}}]
+            )
+        return body
+
+
 def build_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
@@ -74,6 +88,7 @@ def build_app() -> APIGatewayRestResolver:
             max_age=600,
         ),
     )
+    app._request_validation_middleware = _ObjectBodyValidation()
 
     def body_too_large() -> bool:
         body = app.current_event.body

@@ -1,0 +1,393 @@
+"""Registrations and the waitlist, per route, in-process on moto: every status code of SPEC.md,
+and the DynamoDB round trips each operation costs (counted through botocore, not timed)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from shared.config import get_settings
+from shared.repositories.dynamo import get_client
+from tests.builders import ApiClient
+from tests.invariants import check_invariants
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def calls(api: ApiClient) -> list[str]:
+    """The DynamoDB operations the code under test sends, in order."""
+    recorded: list[str] = []
+    get_client().meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: recorded.append(model.name), unique_id="count-calls"
+    )
+    return recorded
+
+
+def make_event(api: ApiClient, **fields: Any) -> str:
+    event_id = uid("evt")
+    body = {"eventId": event_id, "title": "Talk", "date": "2026-12-01", "location": "Hall", "organizer": "Org"}
+    response = api.post("/events", {**body, **fields})
+    assert response.status == 201, response.body
+    return event_id
+
+
+def make_users(api: ApiClient, count: int) -> list[str]:
+    users = []
+    for n in range(count):
+        user_id = uid(f"user{n}")
+        assert api.post("/users", {"userId": user_id, "name": f"Person {n}"}).status == 201
+        users.append(user_id)
+    return users
+
+
+def register(api: ApiClient, event_id: str, user_id: str) -> Any:
+    return api.post(f"/events/{event_id}/registrations", {"userId": user_id})
+
+
+class TestRegister:
+    def test_free_seat_confirms_in_one_round_trip(self, api: ApiClient, calls: list[str]) -> None:
+        event_id = make_event(api, capacity=2)
+        [user] = make_users(api, 1)
+        calls.clear()
+
+        response = register(api, event_id, user)
+
+        assert response.status == 201
+        assert response.body["status"] == "confirmed"
+        assert response.body["userId"] == user and response.body["eventId"] == event_id
+        assert response.body["registeredAt"].endswith("+00:00")
+        assert set(response.body) == {"userId", "eventId", "status", "registeredAt"}
+        assert calls == ["TransactWriteItems"]
+        event = api.get(f"/events/{event_id}").body
+        assert event["registeredCount"] == 1 and event["waitlistCount"] == 0
+
+    def test_full_event_with_waitlist_queues_in_at_most_three_round_trips(
+        self, api: ApiClient, calls: list[str]
+    ) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        first, second, third = make_users(api, 3)
+        register(api, event_id, first)
+        calls.clear()
+
+        response = register(api, event_id, second)
+
+        assert response.status == 201
+        assert response.body == {
+            "userId": second,
+            "eventId": event_id,
+            "status": "waitlisted",
+            "position": 1,
+            "addedAt": response.body["addedAt"],
+        }
+        assert len(calls) <= 3, calls
+        assert calls == ["TransactWriteItems", "TransactWriteItems", "Query"]
+        assert register(api, event_id, third).body["position"] == 2
+
+    def test_full_event_without_waitlist_is_409_event_is_full(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1)
+        first, second = make_users(api, 2)
+        register(api, event_id, first)
+
+        response = register(api, event_id, second)
+
+        assert response.status == 409
+        assert response.body == {"detail": "Event is full"}
+        check_invariants(get_client(), event_id)
+
+    def test_unlimited_event_accepts_everyone(self, api: ApiClient) -> None:
+        event_id = make_event(api)
+        users = make_users(api, 5)
+        assert all(register(api, event_id, user).body["status"] == "confirmed" for user in users)
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 5
+
+    def test_twice_is_409_whether_confirmed_or_waiting(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        confirmed, waiting = make_users(api, 2)
+        register(api, event_id, confirmed)
+        register(api, event_id, waiting)
+
+        again_confirmed = register(api, event_id, confirmed)
+        again_waiting = register(api, event_id, waiting)
+
+        assert again_confirmed.status == 409 and "already registered" in again_confirmed.body["detail"]
+        assert again_waiting.status == 409 and "already on the waitlist" in again_waiting.body["detail"]
+        check_invariants(get_client(), event_id)
+
+    def test_unknown_event_or_user_is_404(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=3)
+        [user] = make_users(api, 1)
+
+        no_event = register(api, uid("missing"), user)
+        no_user = register(api, event_id, uid("ghost"))
+
+        assert no_event.status == 404 and "Event" in no_event.body["detail"]
+        assert no_user.status == 404 and "User" in no_user.body["detail"]
+        check_invariants(get_client(), event_id)
+
+    @pytest.mark.parametrize("status", ["draft", "cancelled", "completed"])
+    def test_event_not_open_is_409(self, api: ApiClient, status: str) -> None:
+        event_id = make_event(api, capacity=3, status=status)
+        [user] = make_users(api, 1)
+
+        response = register(api, event_id, user)
+
+        assert response.status == 409
+        assert status in response.body["detail"]
+
+    def test_scheduled_event_is_open(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=3, status="scheduled")
+        [user] = make_users(api, 1)
+        assert register(api, event_id, user).status == 201
+
+    def test_a_freed_seat_is_kept_for_the_waitlist(self, api: ApiClient) -> None:
+        # Given a full event with someone waiting
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        holder, waiter, newcomer = make_users(api, 3)
+        register(api, event_id, holder)
+        register(api, event_id, waiter)
+        # When the holder leaves (promotion is the stream's job, not yet run)
+        assert api.delete(f"/events/{event_id}/registrations/{holder}").status == 200
+        # Then a newcomer cannot take the seat ahead of the waiter
+        response = register(api, event_id, newcomer)
+        assert response.status == 201 and response.body["status"] == "waitlisted"
+        assert response.body["position"] == 2
+
+    def test_newcomer_without_waitlist_cannot_take_a_reserved_seat(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        holder, waiter, newcomer = make_users(api, 3)
+        register(api, event_id, holder)
+        register(api, event_id, waiter)
+        api.put(f"/events/{event_id}", {"waitlistEnabled": False})
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+
+        assert register(api, event_id, newcomer).body == {"detail": "Event is full"}
+
+    @pytest.mark.parametrize(
+        "body",
+        [{}, {"userId": 5}, {"userId": "has space"}, {"userId": "x" * 65}, {"userId": "ok", "extra": 1}, [], "u"],
+    )
+    def test_bad_body_is_400(self, api: ApiClient, body: Any) -> None:
+        event_id = make_event(api, capacity=3)
+        response = api.post(f"/events/{event_id}/registrations", body)
+        assert response.status == 400
+        assert isinstance(response.body["detail"], str) and response.body["detail"]
+
+
+class TestUnregister:
+    def test_confirmed_registration_in_one_round_trip(self, api: ApiClient, calls: list[str]) -> None:
+        event_id = make_event(api, capacity=2)
+        [user] = make_users(api, 1)
+        register(api, event_id, user)
+        calls.clear()
+
+        response = api.delete(f"/events/{event_id}/registrations/{user}")
+
+        assert response.status == 200 and "message" in response.body
+        assert calls == ["TransactWriteItems"]
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 0
+        assert api.get(f"/events/{event_id}/registrations").body == []
+
+    def test_waitlist_entry_and_everyone_behind_moves_up(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        holder, first, second, third = make_users(api, 4)
+        for user in (holder, first, second, third):
+            register(api, event_id, user)
+
+        response = api.delete(f"/events/{event_id}/registrations/{first}")
+
+        assert response.status == 200
+        waitlist = api.get(f"/events/{event_id}/waitlist").body
+        assert [(w["userId"], w["position"]) for w in waitlist] == [(second, 1), (third, 2)]
+        assert api.get(f"/users/{third}/waitlist").body[0]["position"] == 2
+        check_invariants(get_client(), event_id)
+
+    def test_neither_registered_nor_waiting_is_404(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1)
+        [user] = make_users(api, 1)
+        response = api.delete(f"/events/{event_id}/registrations/{user}")
+        assert response.status == 404 and response.body["detail"]
+
+    def test_unregistering_does_not_promote_by_itself(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        holder, waiter = make_users(api, 2)
+        register(api, event_id, holder)
+        register(api, event_id, waiter)
+
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+
+        assert api.get(f"/events/{event_id}/registrations").body == []
+        assert [w["userId"] for w in api.get(f"/events/{event_id}/waitlist").body] == [waiter]
+
+
+class TestLists:
+    def test_event_registrations_oldest_first_with_names(self, api: ApiClient, calls: list[str]) -> None:
+        event_id = make_event(api, capacity=10)
+        users = make_users(api, 3)
+        for user in users:
+            register(api, event_id, user)
+        calls.clear()
+
+        response = api.get(f"/events/{event_id}/registrations")
+
+        assert response.status == 200
+        assert [r["userId"] for r in response.body] == users
+        assert [r["name"] for r in response.body] == ["Person 0", "Person 1", "Person 2"]
+        assert set(response.body[0]) == {"userId", "eventId", "status", "registeredAt", "name"}
+        assert calls == ["Query", "BatchGetItem"]
+
+    def test_event_waitlist_in_order_with_names_across_pages(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        users = make_users(api, 6)
+        for user in users:
+            register(api, event_id, user)
+
+        seen, token = [], None
+        while True:
+            path = f"/events/{event_id}/waitlist?limit=2" + (f"&nextToken={token}" if token else "")
+            response = api.get(path)
+            assert response.status == 200
+            seen.extend(response.body)
+            token = response.headers.get("x-next-token")
+            if not token:
+                break
+
+        assert [(w["userId"], w["position"]) for w in seen] == [(u, n) for n, u in enumerate(users[1:], start=1)]
+        assert set(seen[0]) == {"userId", "eventId", "position", "addedAt", "name"}
+        assert seen[0]["name"] == "Person 1"
+
+    def test_unknown_event_lists_are_404(self, api: ApiClient) -> None:
+        missing = uid("missing")
+        assert api.get(f"/events/{missing}/registrations").status == 404
+        assert api.get(f"/events/{missing}/waitlist").status == 404
+
+    def test_user_registrations_carry_the_full_event_in_two_round_trips(
+        self, api: ApiClient, calls: list[str]
+    ) -> None:
+        events = [make_event(api, capacity=5, title=f"Talk {n}") for n in range(3)]
+        [user] = make_users(api, 1)
+        for event_id in events:
+            register(api, event_id, user)
+        calls.clear()
+
+        response = api.get(f"/users/{user}/registrations")
+
+        assert response.status == 200
+        assert sorted(r["eventId"] for r in response.body) == sorted(events)
+        first = response.body[0]
+        assert {"title", "status", "capacity", "registeredCount", "registeredAt"} <= set(first)
+        assert calls == ["Query", "BatchGetItem"]
+
+    def test_user_waitlist_carries_event_and_live_position(self, api: ApiClient, calls: list[str]) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        holder, ahead, user = make_users(api, 3)
+        for member in (holder, ahead, user):
+            register(api, event_id, member)
+        api.delete(f"/events/{event_id}/registrations/{ahead}")
+        calls.clear()
+
+        response = api.get(f"/users/{user}/waitlist")
+
+        assert response.status == 200
+        [entry] = response.body
+        assert entry["eventId"] == event_id and entry["position"] == 1 and entry["title"] == "Talk"
+        assert "addedAt" in entry
+        assert calls == ["Query", "BatchGetItem", "Query"]
+
+    def test_user_lists_empty_and_unknown(self, api: ApiClient, calls: list[str]) -> None:
+        [user] = make_users(api, 1)
+        calls.clear()
+        assert api.get(f"/users/{user}/registrations").body == []
+        assert api.get(f"/users/{user}/waitlist").body == []
+        assert len(calls) == 4  # a query and a user lookup each
+        assert api.get(f"/users/{uid('ghost')}/registrations").status == 404
+        assert api.get(f"/users/{uid('ghost')}/waitlist").status == 404
+
+    def test_registration_pages_walk_everyone_once(self, api: ApiClient) -> None:
+        event_id = make_event(api)
+        users = make_users(api, 7)
+        for user in users:
+            register(api, event_id, user)
+
+        seen, token, pages = [], None, 0
+        while True:
+            path = f"/events/{event_id}/registrations?limit=3" + (f"&nextToken={token}" if token else "")
+            response = api.get(path)
+            seen.extend(r["userId"] for r in response.body)
+            pages += 1
+            token = response.headers.get("x-next-token")
+            if not token:
+                break
+        assert seen == users and pages == 3
+
+    def test_token_from_another_list_is_400(self, api: ApiClient) -> None:
+        event_id, other = make_event(api), make_event(api)
+        for user in make_users(api, 3):
+            register(api, event_id, user)
+            register(api, other, user)
+        token = api.get(f"/events/{event_id}/registrations?limit=1").headers["x-next-token"]
+
+        response = api.get(f"/events/{other}/registrations?nextToken={token}")
+
+        assert response.status == 400 and "nextToken" in response.body["detail"]
+
+
+class TestEventChanges:
+    def test_raising_capacity_promotes_in_fifo_order(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        users = make_users(api, 4)
+        for user in users:
+            register(api, event_id, user)
+
+        response = api.put(f"/events/{event_id}", {"capacity": 3})
+
+        assert response.status == 200
+        assert response.body["registeredCount"] == 3 and response.body["waitlistCount"] == 1
+        confirmed = [r["userId"] for r in api.get(f"/events/{event_id}/registrations").body]
+        assert confirmed == users[:3]
+        assert [(w["userId"], w["position"]) for w in api.get(f"/events/{event_id}/waitlist").body] == [(users[3], 1)]
+        check_invariants(get_client(), event_id, quiet=True)
+
+    def test_removing_capacity_promotes_everyone(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        users = make_users(api, 3)
+        for user in users:
+            register(api, event_id, user)
+
+        response = api.put(f"/events/{event_id}", {"capacity": None})
+
+        assert response.status == 200 and response.body["capacity"] is None
+        assert response.body["registeredCount"] == 3 and response.body["waitlistCount"] == 0
+        check_invariants(get_client(), event_id, quiet=True)
+
+    def test_lowering_capacity_below_confirmed_is_409_and_changes_nothing(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=3)
+        for user in make_users(api, 2):
+            register(api, event_id, user)
+
+        response = api.put(f"/events/{event_id}", {"capacity": 1, "title": "New"})
+
+        assert response.status == 409
+        event = api.get(f"/events/{event_id}").body
+        assert event["capacity"] == 3 and event["title"] == "Talk"
+        assert api.put(f"/events/{event_id}", {"capacity": 2}).status == 200
+
+    def test_deleting_an_event_removes_its_registrations_and_waitlist(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        holder, waiter = make_users(api, 2)
+        register(api, event_id, holder)
+        register(api, event_id, waiter)
+
+        assert api.delete(f"/events/{event_id}").status == 200
+
+        assert api.get(f"/users/{holder}/registrations").body == []
+        assert api.get(f"/users/{waiter}/waitlist").body == []
+        assert api.get(f"/events/{event_id}/registrations").status == 404
+        settings = get_settings()
+        for table in (settings.registrations_table, settings.waitlist_table):
+            items = get_client().scan(TableName=table)["Items"]
+            assert not [i for i in items if i["eventId"]["S"] == event_id]

@@ -1,0 +1,63 @@
+"""SPEC.md's invariants, checked against what DynamoDB actually stores (full scans: tests only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from shared.config import get_settings
+from shared.repositories.dynamo import deserialize
+
+
+def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        response = client.scan(**kwargs)
+        items.extend(deserialize(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def snapshot(client: Any, event_id: str) -> dict[str, Any]:
+    settings = get_settings()
+    event = client.get_item(TableName=settings.events_table, Key={"eventId": {"S": event_id}}, ConsistentRead=True)
+    registrations = [r for r in _scan(client, settings.registrations_table) if r["eventId"] == event_id]
+    waitlist = sorted(
+        (w for w in _scan(client, settings.waitlist_table) if w["eventId"] == event_id), key=lambda w: w["position"]
+    )
+    return {
+        "event": deserialize(event["Item"]) if "Item" in event else None,
+        "confirmed": sorted(
+            (r for r in registrations if r["status"] == "confirmed"), key=lambda r: (r["registeredAt"], r["userId"])
+        ),
+        "markers": [r for r in registrations if r["status"] == "waitlisted"],
+        "waitlist": waitlist,
+    }
+
+
+def check_invariants(client: Any, event_id: str, *, quiet: bool = False) -> dict[str, Any]:
+    """Asserts invariants 1-3 (and 5 when `quiet`: no request in flight, stream drained); returns
+    the snapshot for further checks (4 and 6 need the history, which only the caller knows)."""
+    state = snapshot(client, event_id)
+    event = state["event"]
+    assert event is not None, f"event {event_id} is gone"
+    confirmed, markers, waitlist = state["confirmed"], state["markers"], state["waitlist"]
+    capacity = event.get("capacity")
+    # 1. never over capacity
+    if capacity is not None:
+        assert len(confirmed) <= capacity, f"{len(confirmed)} confirmed > capacity {capacity}"
+    # 2. at most once per event: one Registrations item per user by key; each waiting user has
+    #    exactly one waitlist entry and one marker, with the same ticket.
+    waiting_users = Counter(w["userId"] for w in waitlist)
+    assert all(n == 1 for n in waiting_users.values()), f"duplicate waitlist entries: {waiting_users}"
+    assert {m["userId"]: m["ticket"] for m in markers} == {w["userId"]: w["position"] for w in waitlist}
+    assert not {r["userId"] for r in confirmed} & set(waiting_users), "someone is both confirmed and waiting"
+    # 3. counters equal the real counts
+    assert event.get("registeredCount", 0) == len(confirmed), (event.get("registeredCount"), len(confirmed))
+    assert event.get("waitlistCount", 0) == len(waitlist), (event.get("waitlistCount"), len(waitlist))
+    # 5. quiet: anyone waiting means the event is full
+    if quiet and waitlist:
+        assert capacity is not None and len(confirmed) == capacity, "people wait beside a free seat"
+    return state
