@@ -124,3 +124,33 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("DELETE", path, **kwargs)
+
+
+def stream_records(client: Any, streams: Any, table: str) -> list[dict[str, Any]]:
+    """Every record of a table's stream so far, shaped as Lambda delivers them."""
+    stream_arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator)
+            if not response["Records"]:
+                break
+            records.extend({**record, "eventSourceARN": stream_arn} for record in response["Records"])
+            iterator = response.get("NextShardIterator")
+    return records
+
+
+def matches_filter(record: dict[str, Any], pattern: dict[str, Any]) -> bool:
+    """Lambda event filtering, for the subset of the syntax serverless.yml uses (exact values)."""
+    for key, expected in pattern.items():
+        if key not in record:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(record[key], dict) or not matches_filter(record[key], expected):
+                return False
+        elif record[key] not in expected:
+            return False
+    return True

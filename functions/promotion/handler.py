@@ -10,7 +10,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from shared.managers import waitlist
 from shared.observability import logger, metrics
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Report every failed record, even when all fail: Lambda then bisects and retries from the
+# lowest failed one instead of treating the whole invocation as one error.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: DynamoDBRecord) -> None:

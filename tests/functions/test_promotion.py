@@ -1,0 +1,186 @@
+"""The promotion function, fed with the real records of the moto Registrations stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.promotion import handler as promotion
+from local import config
+from shared.config import get_settings
+from shared.managers import waitlist
+from shared.repositories.dynamo import get_client
+from shared.repositories.registrations import RegistrationRepository
+from tests.builders import ApiClient, LambdaContext, matches_filter, stream_records
+from tests.functions.test_registrations import make_event, make_users, register
+from tests.invariants import check_invariants, snapshot
+
+
+@pytest.fixture
+def streams(api: ApiClient) -> Any:
+    return boto3.client("dynamodbstreams", region_name="us-east-1")
+
+
+def filter_patterns() -> list[dict[str, Any]]:
+    [stream] = [e["stream"] for e in config.load()["functions"]["promotion"]["events"] if "stream" in e]
+    return stream["filterPatterns"]
+
+
+def delivered(streams: Any, after: int = 0) -> list[dict[str, Any]]:
+    """The stream's records from index `after` on that pass serverless.yml's filter, as Lambda would deliver them."""
+    records = stream_records(get_client(), streams, get_settings().registrations_table)[after:]
+    return [r for r in records if any(matches_filter(r, p) for p in filter_patterns())]
+
+
+def invoke(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return promotion.lambda_handler({"Records": records}, LambdaContext())
+
+
+def full_event_with_waiters(api: ApiClient, capacity: int, waiting: int) -> tuple[str, list[str], list[str]]:
+    event_id = make_event(api, capacity=capacity, waitlistEnabled=True)
+    users = make_users(api, capacity + waiting)
+    for user in users:
+        register(api, event_id, user)
+    return event_id, users[:capacity], users[capacity:]
+
+
+def confirmed(api: ApiClient, event_id: str) -> list[str]:
+    return [r["userId"] for r in api.get(f"/events/{event_id}/registrations").body]
+
+
+def test_filter_passes_only_removed_confirmed_registrations(api: ApiClient, streams: Any) -> None:
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=1, waiting=2)
+    api.delete(f"/events/{event_id}/registrations/{waiters[1]}")  # a waitlisted marker goes: REMOVE, not confirmed
+    api.delete(f"/events/{event_id}/registrations/{holders[0]}")
+
+    records = delivered(streams)
+
+    assert [(r["eventName"], r["dynamodb"]["OldImage"]["userId"]["S"]) for r in records] == [("REMOVE", holders[0])]
+
+
+def test_head_of_waitlist_is_promoted_from_the_stream(api: ApiClient, streams: Any) -> None:
+    # Given a full event with two people waiting
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=2)
+    # When a confirmed attendee leaves and the stream delivers the removal
+    api.delete(f"/events/{event_id}/registrations/{holders[0]}")
+    result = invoke(delivered(streams))
+    # Then the head of the waitlist holds the seat and the next one moves up
+    assert result == {"batchItemFailures": []}
+    assert confirmed(api, event_id) == [holders[1], waiters[0]]
+    assert [(w["userId"], w["position"]) for w in api.get(f"/events/{event_id}/waitlist").body] == [(waiters[1], 1)]
+    check_invariants(get_client(), event_id, quiet=True)
+
+
+def test_promotion_costs_two_round_trips_per_seat(api: ApiClient, streams: Any) -> None:
+    event_id, holders, _ = full_event_with_waiters(api, capacity=2, waiting=3)
+    for holder in holders:
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+    calls: list[str] = []
+    get_client().meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+
+    promoted = waitlist.default().promote_all(event_id)
+
+    assert len(promoted) == 2
+    # two seats: (Query head, TransactWriteItems) each, then one head read and one refused transaction to stop
+    assert calls == ["Query", "TransactWriteItems"] * 3
+
+
+def test_replaying_the_same_batch_changes_nothing(api: ApiClient, streams: Any) -> None:
+    event_id, holders, _ = full_event_with_waiters(api, capacity=1, waiting=2)
+    api.delete(f"/events/{event_id}/registrations/{holders[0]}")
+    batch = delivered(streams)
+    invoke(batch)
+    after_first = snapshot(get_client(), event_id)
+
+    assert invoke(batch) == {"batchItemFailures": []}
+    assert invoke(batch) == {"batchItemFailures": []}
+
+    assert snapshot(get_client(), event_id) == after_first
+    check_invariants(get_client(), event_id, quiet=True)
+
+
+def test_a_failing_record_is_reported_alone(
+    api: ApiClient, streams: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good_event, good_holders, good_waiters = full_event_with_waiters(api, capacity=1, waiting=1)
+    bad_event, bad_holders, _ = full_event_with_waiters(api, capacity=1, waiting=1)
+    api.delete(f"/events/{bad_event}/registrations/{bad_holders[0]}")
+    api.delete(f"/events/{good_event}/registrations/{good_holders[0]}")
+    batch = delivered(streams)
+    real = waitlist.default().promote_all
+
+    def flaky(event_id: str) -> list[str]:
+        if event_id == bad_event:
+            raise RuntimeError("DynamoDB went away")
+        return real(event_id)
+
+    monkeypatch.setattr(waitlist.default(), "promote_all", flaky)
+    result = invoke(batch)
+
+    bad_sequence = next(r["dynamodb"]["SequenceNumber"] for r in batch if r["dynamodb"]["Keys"]["eventId"]["S"] == bad_event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad_sequence}]}
+    assert confirmed(api, good_event) == [good_waiters[0]]
+    monkeypatch.undo()
+    # The retry (Lambda redelivers from the failed record) finishes the job.
+    assert invoke([r for r in batch if r["dynamodb"]["SequenceNumber"] >= bad_sequence]) == {"batchItemFailures": []}
+    check_invariants(get_client(), bad_event, quiet=True)
+    check_invariants(get_client(), good_event, quiet=True)
+
+
+def test_a_crash_half_way_is_finished_by_the_retry(
+    api: ApiClient, streams: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two seats freed with three people waiting
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=3)
+    for holder in holders:
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+    batch = delivered(streams)
+    real_promote = RegistrationRepository.try_promote
+    promotions = {"done": 0}
+
+    def crash_after_first(self: RegistrationRepository, entry: Any, now: str) -> bool | None:
+        if promotions["done"] == 1:
+            raise ConnectionError("Lambda lost its network half-way")
+        outcome = real_promote(self, entry, now)
+        promotions["done"] += bool(outcome)
+        return outcome
+
+    # When the first run crashes after one promotion
+    monkeypatch.setattr(RegistrationRepository, "try_promote", crash_after_first)
+    first = invoke(batch)
+    assert first["batchItemFailures"], "the crash must be reported so Lambda retries"
+    assert confirmed(api, event_id) == [waiters[0]]
+    check_invariants(get_client(), event_id)
+    monkeypatch.undo()
+    # Then the retry promotes the next in line, nobody skipped, nobody twice
+    assert invoke(batch) == {"batchItemFailures": []}
+    assert confirmed(api, event_id) == waiters[:2]
+    assert [w["userId"] for w in api.get(f"/events/{event_id}/waitlist").body] == [waiters[2]]
+    check_invariants(get_client(), event_id, quiet=True)
+
+
+def test_deleting_an_event_promotes_nobody(api: ApiClient, streams: Any) -> None:
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=2)
+    api.delete(f"/events/{event_id}")
+
+    batch = delivered(streams)
+    assert len(batch) == 2  # the two confirmed registrations went
+    assert invoke(batch) == {"batchItemFailures": []}
+
+    assert api.get(f"/users/{waiters[0]}/registrations").body == []
+    settings = get_settings()
+    for table in (settings.registrations_table, settings.waitlist_table, settings.events_table):
+        items = get_client().scan(TableName=table)["Items"]
+        assert not [i for i in items if i["eventId"]["S"] == event_id], table
+
+
+def test_no_seat_or_nobody_waiting_is_a_success(api: ApiClient, streams: Any) -> None:
+    event_id = make_event(api, capacity=2)
+    [user] = make_users(api, 1)
+    register(api, event_id, user)
+    api.delete(f"/events/{event_id}/registrations/{user}")
+
+    assert invoke(delivered(streams)) == {"batchItemFailures": []}
+    assert waitlist.default().promote_all(event_id) == []
