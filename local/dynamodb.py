@@ -20,6 +20,82 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
+def install_fast_transactions() -> None:
+    """moto's TransactWriteItems deep-copies every table it touches (to roll back on failure), so
+    its cost grows with the table: ~80 ms per registration at a few hundred items. Requests here
+    run one at a time, so checking every condition first and then applying the writes is atomic
+    and needs no copy. Same semantics: all conditions hold and every write applies, or nothing does
+    and CancellationReasons says why, item by item."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_fast_transactions", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        targets: set[tuple[str, str]] = set()
+        reasons: list[tuple[Any, Any, Any]] = []
+        plan: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        for entry in transact_items:
+            if len(entry) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(entry.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table = self.get_table(op["TableName"])
+            if op_type == "Put":
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            target = (op["TableName"], str(dict(sorted(key.items()))))
+            if target in targets:
+                raise MultipleTransactionsException()
+            targets.add(target)
+            current = self.get_item(op["TableName"], key)
+            condition = op.get("ConditionExpression")
+            if condition is not None:
+                check = get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
+                if not check.expr(current):
+                    old = None
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        old = current.to_json()["Attributes"]
+                    reasons.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                    continue
+            reasons.append((None, None, None))
+            plan.append((op_type, op, key))
+        if any(code is not None for code, _, _ in reasons):
+            raise TransactionCanceledException(reasons)
+        for op_type, op, key in plan:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(op["TableName"], key)
+            elif op_type == "Update":
+                self.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+    DynamoDBBackend._fast_transactions = True
+
+
 class SerializedApp:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
@@ -40,6 +116,7 @@ class EmbeddedDynamoDB:
     """moto server on a background thread; `endpoint` is its URL."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        install_fast_transactions()
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -7,6 +7,7 @@ confirmed or waiting moves the event's counters in the same transaction. See doc
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,10 +123,16 @@ class RegistrationRepository:
     def try_join_waitlist(
         self, event_id: str, user_id: str, seen_seq: int, now: str
     ) -> WaitlistEntry | EventCounters:
-        """One transaction: takes ticket seen_seq + 1 — only if nobody took it meanwhile, so tickets
-        follow commit order — while the event is open, full (or has people waiting) and has its
-        waitlist on. Returns the entry, or the event's fresh counters for the caller to decide again."""
-        ticket = seen_seq + 1
+        """One transaction: joins with a ticket above every ticket committed so far — so the queue
+        order is the commit order — while the event is open, full (or has people waiting) and has
+        its waitlist on. Returns the entry, or the event's fresh counters for the caller to decide
+        again (someone else joined first, a seat came free, the waitlist was switched off, …).
+
+        The ticket is the current time in microseconds, or one more than the last ticket if that is
+        larger: concurrent joiners then hold distinct, increasing tickets and rarely collide, where
+        a plain "last + 1" would make every concurrent joiner but one fail and retry. Clocks only
+        affect how often a join retries, never the order: the condition alone guards it."""
+        ticket = max(seen_seq + 1, time.time_ns() // 1000)
         items = [
             {
                 "Update": {
@@ -133,7 +140,7 @@ class RegistrationRepository:
                     "Key": {"eventId": value(event_id)},
                     "UpdateExpression": "SET waitlistSeq = :ticket, waitlistCount = waitlistCount + :one",
                     "ConditionExpression": (
-                        f"{_EVENT_OPEN} AND waitlistEnabled = :true AND waitlistSeq = :seen "
+                        f"{_EVENT_OPEN} AND waitlistEnabled = :true AND waitlistSeq < :ticket "
                         f"AND {_NO_SEAT_FOR_NEWCOMER}"
                     ),
                     "ExpressionAttributeNames": _NAMES,
@@ -141,7 +148,6 @@ class RegistrationRepository:
                         ":one": _ONE,
                         ":zero": _ZERO,
                         ":true": value(True),
-                        ":seen": value(seen_seq),
                         ":ticket": value(ticket),
                         **_OPEN_VALUES,
                     },

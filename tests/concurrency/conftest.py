@@ -1,0 +1,128 @@
+"""An embedded DynamoDB server in its own process, the managers pointed at it, and a stream
+poller that feeds the promotion function the way Lambda's event source mapping does."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local import config
+from local.config import ROOT
+from tests.builders import LambdaContext, matches_filter
+from tests.conftest import reset_process_caches
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.dynamodb", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def live_dynamodb(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("DYNAMODB_ENDPOINT", server)
+    reset_process_caches()
+    client = boto3.client("dynamodb", endpoint_url=server, region_name="us-east-1")
+    config.create_tables(client)
+    yield client
+    reset_process_caches()
+
+
+class StreamPoller:
+    """Reads the Registrations stream and invokes the promotion handler with each batch that passes
+    serverless.yml's filter, like Lambda's event source mapping (retrying failed batches)."""
+
+    def __init__(self, client: Any, endpoint: str, table: str) -> None:
+        self._streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
+        self._arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        [stream] = [e["stream"] for e in config.load()["functions"]["promotion"]["events"] if "stream" in e]
+        self._patterns = stream["filterPatterns"]
+        self._iterators: dict[str, str] = {}
+        self.records: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.errors: list[BaseException] = []
+
+    def start(self) -> StreamPoller:
+        for shard in self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
+            self._iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
+                StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+        self._thread.start()
+        return self
+
+    def poll_once(self) -> int:
+        from functions.promotion import handler
+
+        delivered = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            response = self._streams.get_records(ShardIterator=iterator, Limit=100)
+            records = [{**r, "eventSourceARN": self._arn} for r in response["Records"]]
+            self.records.extend(records)
+            batch = [r for r in records if any(matches_filter(r, p) for p in self._patterns)]
+            while batch:
+                result = handler.lambda_handler({"Records": batch}, LambdaContext())
+                failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+                batch = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
+            delivered += len(records)
+            self._iterators[shard_id] = response["NextShardIterator"]
+        return delivered
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.poll_once():
+                    time.sleep(0.02)
+            except BaseException as exc:  # noqa: BLE001 - surfaced by drain()
+                self.errors.append(exc)
+                return
+
+    def drain(self) -> None:
+        """Stops the background thread, then reads until the stream has nothing more."""
+        self._stop.set()
+        self._thread.join(timeout=60)
+        assert not self.errors, self.errors
+        while self.poll_once():
+            pass
+
+
+@pytest.fixture
+def stream_poller(live_dynamodb: Any, server: str) -> Iterator[StreamPoller]:
+    from shared.config import get_settings
+
+    poller = StreamPoller(live_dynamodb, server, get_settings().registrations_table).start()
+    yield poller
+    poller._stop.set()
+
+
