@@ -1,0 +1,329 @@
+"""The local stack (`make run`): every route of serverless.yml on http://127.0.0.1:$PORT.
+
+    DynamoDB   the embedded one (moto server, local/dynamodb.py) on 127.0.0.1:$DYNAMODB_PORT, in this
+               process; or the one at $DYNAMODB_ENDPOINT when that is set. Tables come from
+               serverless.yml and are created when missing.
+    API        `osls offline start` (serverless-offline) in its own process group, running each
+               function in a warm Python process of this virtualenv; serverless-offline-dynamodb-streams
+               feeds the promotion function from the Registrations stream.
+
+Ctrl-C (SIGINT) or SIGTERM stops all of it.
+
+    PORT=3000 LAMBDA_PORT=3002 DYNAMODB_PORT=8000 python -m local.run
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local import config
+
+ROOT = config.ROOT
+OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT = float(os.environ.get("STARTUP_TIMEOUT", "60"))
+STOP_TIMEOUT = 10.0
+
+# Never real credentials: every endpoint here is local.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_SESSION_TOKEN": "test",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    # botocore 1.44 would otherwise target an account-specific host that moto does not answer.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    port: int
+    lambda_port: int
+    dynamodb_port: int
+    dynamodb_endpoint: str | None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            stage=env.get("STAGE") or "dev",
+            port=int(env.get("PORT") or 3000),
+            lambda_port=int(env.get("LAMBDA_PORT") or 3002),
+            dynamodb_port=int(env.get("DYNAMODB_PORT") or 8000),
+            dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+        )
+
+
+def log(message: str) -> None:
+    print(f"[local.run] {message}", flush=True)
+
+
+# --- DynamoDB ----------------------------------------------------------------------------------
+
+
+def keep_stream_readers_on_live_tables() -> None:
+    """Guards against a moto bug that stops promotion after the first full event.
+
+    Stock moto (5.2) rolls back a cancelled TransactWriteItems by putting deep copies of the tables
+    it touched in place of the originals (moto/dynamodb/models/__init__.py, transact_write_items).
+    An open shard iterator keeps a reference to the original table's stream shard, orphaned from
+    then on: the stream reader polls forever and never sees another record. A registration that
+    finds the event full cancels such a transaction, so the promotion function would never run.
+    Any other table replacement would do the same, so each iterator is re-attached to its table's
+    live shard (same stream label, same sequence numbers) on every read; a no-op when the tables
+    were never replaced.
+    """
+    from moto.dynamodbstreams.models import ShardIterator
+
+    if getattr(ShardIterator.get, "follows_live_shard", False):
+        return
+    original = ShardIterator.get
+
+    def get(self: Any, limit: int = 1000) -> dict[str, Any]:
+        table = self.stream_shard.table
+        live = self.streams_backend.dynamodb.tables.get(table.name)
+        if (
+            live is not None
+            and live.stream_shard is not None
+            and live.stream_shard is not self.stream_shard
+            and live.latest_stream_label == table.latest_stream_label
+        ):
+            self.stream_shard = live.stream_shard
+        return original(self, limit)
+
+    get.follows_live_shard = True  # type: ignore[attr-defined]
+    ShardIterator.get = get  # type: ignore[method-assign]
+
+
+def start_embedded_dynamodb(port: int) -> Any:
+    from local.dynamodb import EmbeddedDynamoDB
+
+    keep_stream_readers_on_live_tables()
+    # werkzeug would print its own message and exit; say what to do instead.
+    ensure_free(port, "DYNAMODB_PORT", ", or DYNAMODB_ENDPOINT to a running DynamoDB")
+    try:
+        return EmbeddedDynamoDB(HOST, port).start()
+    except OSError as exc:
+        raise StartupError(f"cannot start the embedded DynamoDB on {HOST}:{port} ({exc.strerror})") from exc
+
+
+def create_tables(endpoint: str, stage: str, stopping: threading.Event) -> bool:
+    """Creates the tables of serverless.yml that are missing; True when the Registrations table
+    (the one with the stream) is new. Waits up to 30 s for an external DynamoDB to answer."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=FAKE_AWS["AWS_REGION"],
+        aws_access_key_id=FAKE_AWS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
+        config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
+    )
+    registrations = config.load(stage)["custom"]["tables"]["registrations"]
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            existed = set(client.list_tables().get("TableNames", []))
+            config.create_tables(client, stage)
+            return registrations not in existed
+        except (BotoCoreError, ClientError) as exc:
+            if time.monotonic() > deadline or stopping.is_set():
+                raise StartupError(f"cannot create the tables at {endpoint}: {exc}") from exc
+            stopping.wait(0.5)
+
+
+def checkpoint_file(stage: str) -> Path:
+    configured = config.load(stage)["custom"]["serverless-offline-dynamodb-streams"]["checkpointFile"]
+    path = Path(configured)
+    return path if path.is_absolute() else ROOT / path
+
+
+# --- serverless-offline ------------------------------------------------------------------------
+
+
+def ensure_free(port: int, variable: str, hint: str = "") -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As node and werkzeug do: connections in TIME_WAIT from a previous run do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError as exc:
+            message = f"{HOST}:{port} is in use ({exc.strerror}): set {variable} to a free port{hint}"
+            raise StartupError(message) from exc
+
+
+def offline_environment(settings: Settings, endpoint: str) -> dict[str, str]:
+    # serverless-offline runs the functions with the `python3` of an active virtualenv.
+    venv = Path(sys.prefix) if sys.prefix != sys.base_prefix else ROOT / ".venv"
+    venv_bin = venv / "bin"
+    env = dict(os.environ)
+    env.update(FAKE_AWS)
+    env.update(
+        {
+            "DYNAMODB_ENDPOINT": endpoint,
+            "PORT": str(settings.port),
+            "LAMBDA_PORT": str(settings.lambda_port),
+            "VIRTUAL_ENV": str(venv),
+            "PATH": os.pathsep.join([str(venv_bin), env.get("PATH", "")]),
+            "SLS_TELEMETRY_DISABLED": "1",
+            "SLS_NOTIFICATIONS_MODE": "off",
+        }
+    )
+    env.pop("PYTHONHOME", None)
+    env.setdefault("NODE_NO_WARNINGS", "1")  # silences the AWS SDK's "Node 22 soon" banner
+    return env
+
+
+def _die_with_parent() -> Any:
+    """preexec_fn: SIGTERM for osls when this process dies, even by SIGKILL (Linux only)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return preexec
+
+
+def start_offline(settings: Settings, endpoint: str) -> subprocess.Popen[bytes]:
+    node = shutil.which("node")
+    if node is None:
+        raise StartupError("node is not on PATH (Node 20+ is required)")
+    if not OSLS.exists():
+        raise StartupError(f"{OSLS.relative_to(ROOT)} is missing: run `make install`")
+    return subprocess.Popen(
+        [node, str(OSLS), "offline", "start", "--stage", settings.stage],
+        cwd=ROOT,
+        env=offline_environment(settings, endpoint),
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stopped as a whole, never by a stray Ctrl-C
+        preexec_fn=_die_with_parent(),  # only calls prctl
+    )
+
+
+def wait_until_healthy(url: str, offline: subprocess.Popen[bytes], stopping: threading.Event) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not stopping.is_set():
+        if offline.poll() is not None:
+            raise StartupError(f"serverless-offline exited with status {offline.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - http://127.0.0.1 only
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise StartupError(f"{url} did not answer 200 within {STARTUP_TIMEOUT:.0f} s")
+        stopping.wait(0.2)
+
+
+def stop_offline(offline: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the whole process group (node and every function process), SIGKILL to whatever
+    is left after STOP_TIMEOUT, and to stragglers whose leader already exited."""
+    group = offline.pid
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    try:
+        offline.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        log("serverless-offline did not stop in time: killing it")
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    offline.wait()
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def run(settings: Settings) -> int:
+    stopping = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    started = time.monotonic()
+    dynamodb = None
+    offline = None
+    try:
+        ensure_free(settings.port, "PORT")
+        ensure_free(settings.lambda_port, "LAMBDA_PORT")
+        if settings.dynamodb_endpoint:
+            endpoint = settings.dynamodb_endpoint
+            log(f"DynamoDB: {endpoint} (DYNAMODB_ENDPOINT)")
+        else:
+            dynamodb = start_embedded_dynamodb(settings.dynamodb_port)
+            endpoint = dynamodb.endpoint
+            log(f"DynamoDB: embedded (moto) on {endpoint}")
+        fresh_stream = create_tables(endpoint, settings.stage, stopping)
+        if dynamodb is not None or fresh_stream:
+            # Sequence numbers restart with a new stream: an old checkpoint would skip records.
+            checkpoint_file(settings.stage).unlink(missing_ok=True)
+        if stopping.is_set():
+            return 0
+        offline = start_offline(settings, endpoint)
+        base_url = f"http://{HOST}:{settings.port}"
+        wait_until_healthy(f"{base_url}/health", offline, stopping)
+        if stopping.is_set():
+            return 0
+        log(
+            f"API ready on {base_url} after {time.monotonic() - started:.1f} s "
+            f"(DynamoDB {endpoint}, stage {settings.stage}). Ctrl-C stops it."
+        )
+        while not stopping.wait(0.5):
+            if offline.poll() is not None:
+                log(f"serverless-offline exited with status {offline.returncode}")
+                return offline.returncode or 1
+        return 0
+    except StartupError as exc:
+        log(f"error: {exc}")
+        return 1
+    finally:
+        # A second Ctrl-C must not interrupt the clean-up.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        if offline is not None:
+            stop_offline(offline)
+        if dynamodb is not None:
+            dynamodb.stop()
+        if received:
+            log(f"stopped ({signal.Signals(received[0]).name})")
+
+
+def main() -> None:
+    sys.exit(run(Settings.from_env()))
+
+
+if __name__ == "__main__":
+    main()

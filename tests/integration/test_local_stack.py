@@ -1,0 +1,193 @@
+"""`make run` end to end: the routes of serverless.yml through serverless-offline, the embedded
+DynamoDB, stream-driven promotion, CORS, and a clean stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from local import config
+from local.dynamodb import EmbeddedDynamoDB
+from tests.integration.conftest import TIMINGS, LocalStack, describe, start_stack
+
+pytestmark = pytest.mark.integration
+
+ORIGIN = "http://localhost:5173"
+PROMOTION_DEADLINE = 10.0
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def create_event(api: LocalStack, **fields: object) -> dict:
+    body = {
+        "eventId": unique("evt"),
+        "title": "Integration night",
+        "date": "2031-05-04",
+        "location": "Room 1",
+        "organizer": "QA",
+        **fields,
+    }
+    response = api.post("/events", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_user(api: LocalStack, name: str = "Ada") -> str:
+    user_id = unique("usr")
+    response = api.post("/users", json={"userId": user_id, "name": name})
+    assert response.status_code == 201, response.text
+    return user_id
+
+
+def assert_detail(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body.get("detail"), str) and body["detail"], body
+    return body
+
+
+def test_health(api: LocalStack) -> None:
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "healthy"}
+    assert api.startup_seconds < 60, f"ready after {api.startup_seconds:.1f} s"
+
+
+def test_startup_reports_where_it_listens(api: LocalStack) -> None:
+    assert f"API ready on {api.base_url}" in api.log_path.read_text(errors="replace")
+
+
+def test_events_and_users_over_http(api: LocalStack) -> None:
+    event = create_event(api, capacity=10)
+    assert event["capacity"] == 10 and event["registeredCount"] == 0
+
+    fetched = api.get(f"/events/{event['eventId']}")
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["title"] == "Integration night"
+
+    user_id = create_user(api, "Grace")
+    user = api.get(f"/users/{user_id}")
+    assert user.status_code == 200, user.text
+    assert user.json()["name"] == "Grace"
+
+    registered = api.post(f"/events/{event['eventId']}/registrations", json={"userId": user_id})
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["status"] == "confirmed"
+
+
+@pytest.mark.parametrize("path", ["/events", "/users"])
+def test_malformed_json_is_400_with_detail(api: LocalStack, path: str) -> None:
+    response = api.post(path, data=b'{"title": ', headers={"Content-Type": "application/json"})
+    assert_detail(response, 400)
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/events/x/unknown/deeper"])
+def test_unknown_path_is_404_with_detail(api: LocalStack, path: str) -> None:
+    assert_detail(api.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/events/some-event", {"GET", "PUT", "DELETE"}),
+        ("POST", "/health", {"GET"}),
+        ("GET", "/events/e/registrations/u", {"DELETE"}),
+    ],
+)
+def test_wrong_method_on_known_path_is_405_with_detail(api: LocalStack, method: str, path: str, allowed: set) -> None:
+    # serverless-offline hands a method no function declares to ANY /{proxy+} (the fallback function).
+    response = api.request(method, path)
+    assert_detail(response, 405)
+    assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_cors_preflight(api: LocalStack) -> None:
+    preflight = {
+        "Origin": ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    response = api.request("OPTIONS", "/events", headers=preflight)
+    assert response.status_code in (200, 204), response.text
+    assert response.headers.get("Access-Control-Allow-Origin") in (ORIGIN, "*")
+    assert "POST" in response.headers.get("Access-Control-Allow-Methods", "")
+    assert "content-type" in response.headers.get("Access-Control-Allow-Headers", "").lower()
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/health", 200), ("GET", "/nope", 404)])
+def test_cors_headers_on_responses_errors_included(api: LocalStack, method: str, path: str, status: int) -> None:
+    response = api.request(method, path, headers={"Origin": ORIGIN})
+    assert response.status_code == status
+    assert response.headers.get("Access-Control-Allow-Origin") in (ORIGIN, "*")
+
+
+def test_unregistering_promotes_the_head_of_the_waitlist(api: LocalStack) -> None:
+    event_id = create_event(api, capacity=2, waitlistEnabled=True)["eventId"]
+    first, second, waiter_1, waiter_2 = (create_user(api, name) for name in ("One", "Two", "Three", "Four"))
+    statuses = []
+    for user_id in (first, second, waiter_1, waiter_2):
+        response = api.post(f"/events/{event_id}/registrations", json={"userId": user_id})
+        assert response.status_code == 201, response.text
+        statuses.append(response.json()["status"])
+    assert statuses == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+
+    removed = api.delete(f"/events/{event_id}/registrations/{first}")
+    assert removed.status_code == 200, removed.text
+    unregistered_at = time.monotonic()
+
+    confirmed: list[str] = []
+    while time.monotonic() - unregistered_at < PROMOTION_DEADLINE:
+        response = api.get(f"/events/{event_id}/registrations")
+        assert response.status_code == 200, response.text
+        confirmed = [item["userId"] for item in response.json()]
+        if waiter_1 in confirmed:
+            break
+        time.sleep(0.05)
+    latency = time.monotonic() - unregistered_at
+    TIMINGS["promotion after DELETE (s)"] = latency
+    assert waiter_1 in confirmed, f"not promoted within {PROMOTION_DEADLINE:.0f} s:\n{api.log_tail()}"
+    assert sorted(confirmed) == sorted([second, waiter_1])
+
+    waitlist = api.get(f"/events/{event_id}/waitlist")
+    assert waitlist.status_code == 200, waitlist.text
+    assert [(item["userId"], item["position"]) for item in waitlist.json()] == [(waiter_2, 1)]
+
+    event = api.get(f"/events/{event_id}").json()
+    assert (event["registeredCount"], event["waitlistCount"]) == (2, 1)
+
+
+def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
+    """A second stack, on an external DynamoDB (DYNAMODB_ENDPOINT): its tables get created there,
+    and Ctrl-C (SIGINT to the foreground process group) leaves no process behind and the external
+    DynamoDB untouched."""
+    dynamodb = EmbeddedDynamoDB("127.0.0.1", 0).start()
+    try:
+        stack = start_stack(tmp_path / "local-run.log", DYNAMODB_ENDPOINT=dynamodb.endpoint)
+        try:
+            assert stack.get("/events").status_code == 200
+            client = boto3.client("dynamodb", endpoint_url=dynamodb.endpoint, region_name="us-east-1")
+            tables = set(client.list_tables()["TableNames"])
+            assert {d["TableName"] for d in config.table_definitions()} <= tables
+            assert len(stack.leftovers()) >= 3, "expected local.run, node and function processes"
+
+            started = time.monotonic()
+            status = stack.stop(signal.SIGINT)
+            TIMINGS["stop on Ctrl-C (s)"] = time.monotonic() - started
+            left = stack.leftovers()
+            assert not left, f"processes left after Ctrl-C:\n{describe(left)}"
+            assert status == 0, stack.log_tail()
+            assert "stopped (SIGINT)" in stack.log_path.read_text(errors="replace")
+        finally:
+            stack.stop(signal.SIGKILL)
+            stack.kill_leftovers()
+        assert client.list_tables()["TableNames"], "the external DynamoDB must outlive the stack"
+    finally:
+        dynamodb.stop()
