@@ -4,6 +4,7 @@ to `{"detail": …}` live here, so route modules stay thin."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -17,16 +18,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from botocore.exceptions import ClientError
 
 from shared.api.pagination import decode_token, encode_token
-from shared.api.routes import allowed_methods
+from shared.api.routes import match
 from shared.config import get_settings
-from shared.errors import DomainError, PayloadTooLargeError, ServiceUnavailableError
+from shared.errors import DomainError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
 from shared.models.fields import ID_PATTERN
 from shared.observability import logger
 from shared.repositories.dynamo import is_busy
 
-__all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "page", "decode_token"]
+__all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "decode_token", "page"]
 
-NEXT_TOKEN_HEADER = "X-Next-Token"
+NEXT_TOKEN_HEADER = "X-Next-Token"  # noqa: S105 - a header name, not a secret
+_IDENTIFIER = re.compile(ID_PATTERN)
 
 EventIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Event identifier")]
 UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="User identifier")]
@@ -50,7 +52,9 @@ def created(body: dict[str, Any]) -> Response:
 def page(items: list[dict[str, Any]], scope: str, cursor: dict[str, Any] | None) -> Response:
     """A JSON array, and X-Next-Token when another page exists."""
     headers = {NEXT_TOKEN_HEADER: encode_token(scope, cursor)} if cursor else None
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(items), headers=headers)
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(items), headers=headers
+    )
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -70,7 +74,19 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
     model; a body must be a JSON object."""
 
     def _get_body(self, app: Any) -> dict[str, Any]:
-        body = super()._get_body(app)
+        # Powertools would also parse form-urlencoded and multipart bodies into the model.
+        content_type = app.current_event.headers.get("content-type", "").strip()
+        if content_type and not content_type.startswith("application/json"):
+            raise RequestUnsupportedContentType(
+                "Unsupported content type",
+                errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": content_type, "input": {}}],
+            )
+        try:
+            body = super()._get_body(app)
+        except RecursionError:
+            # json.loads gives up past about a thousand levels of nesting, far fewer than 64 KiB can hold.
+            error = {"type": "json_invalid", "loc": ("body",), "msg": "", "input": {}, "ctx": {"error": "too deep"}}
+            raise RequestValidationError([error]) from None
         if not isinstance(body, dict):
             raise RequestValidationError(
                 [{"type": "model_type", "loc": ("body",), "msg": "must be a JSON object", "input": {}}]
@@ -99,7 +115,26 @@ def build_app() -> APIGatewayRestResolver:
             raise PayloadTooLargeError(f"Request body exceeds {get_settings().max_body_bytes} bytes")
         return next_middleware(app)
 
-    app.use(middlewares=[limit_body])
+    def answer_preflight(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+        # Powertools would allow only the methods of this function's own routes (none in the fallback).
+        route = match(app.current_event.path)
+        if app.current_event.http_method == "OPTIONS" and route is not None:
+            allow = {"Access-Control-Allow-Methods": ",".join(sorted(route[0] | {"OPTIONS"}))}
+            return Response(status_code=204, content_type=None, body="", headers=allow)
+        return next_middleware(app)
+
+    def check_path_ids(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+        # Powertools' route patterns refuse some characters ('#', '"', control characters) before the
+        # Path(pattern=…) check runs, and ignore a trailing newline: check every path id here.
+        route = match(app.current_event.path)
+        invalid = [name for name, raw in (route[1] if route else {}).items() if not _IDENTIFIER.fullmatch(raw)]
+        if invalid:
+            raise InvalidRequestError(
+                "; ".join(f"path.{name}: String should match pattern '{ID_PATTERN}'" for name in invalid)
+            )
+        return next_middleware(app)
+
+    app.use(middlewares=[answer_preflight, limit_body, check_path_ids])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:
@@ -134,10 +169,12 @@ def build_app() -> APIGatewayRestResolver:
     @app.not_found
     def not_found(exc: RouteNotFound) -> Response:
         path = app.current_event.path
-        methods = allowed_methods(path)
-        if methods is None:
-            return detail(404, f"No route for {path}")
+        route = match(path)
         method = app.current_event.http_method
-        return detail(405, f"Method {method} not allowed on {path}", {"Allow": ", ".join(sorted(methods | {"OPTIONS"}))})
+        if route is None or method in route[0]:
+            # A known method can only get here through the fallback (e.g. an extra trailing slash).
+            return detail(404, f"No route for {path}")
+        allow = {"Allow": ", ".join(sorted(route[0] | {"OPTIONS"}))}
+        return detail(405, f"Method {method} not allowed on {path}", allow)
 
     return app

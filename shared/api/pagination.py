@@ -22,7 +22,10 @@ def _signature(scope: str, payload: bytes) -> bytes:
 
 def encode_token(scope: str, cursor: dict[str, Any]) -> str:
     payload = json.dumps(cursor, separators=(",", ":"), sort_keys=True).encode()
-    raw = _signature(scope, payload) + payload
+    return _encode(_signature(scope, payload) + payload)
+
+
+def _encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -33,6 +36,10 @@ def decode_token(scope: str, token: str | None) -> dict[str, Any] | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
         raise InvalidRequestError(_INVALID) from None
+    # base64 decoding skips foreign characters and ignores the spare bits of the last one: only the
+    # one encoding the server hands out is accepted, so no edited token leads anywhere.
+    if _encode(raw) != token:
+        raise InvalidRequestError(_INVALID)
     signature, payload = raw[:16], raw[16:]
     if len(signature) < 16 or not hmac.compare_digest(signature, _signature(scope, payload)):
         raise InvalidRequestError(_INVALID)

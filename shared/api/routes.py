@@ -19,12 +19,23 @@ ROUTES: dict[str, frozenset[str]] = {
     "/users/{userId}/waitlist": frozenset({"GET"}),
 }
 
-_PATTERNS = [(re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", path) + "/?$"), methods) for path, methods in ROUTES.items()]
+_PATTERNS = [
+    (re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "/?"), methods)
+    for path, methods in ROUTES.items()
+]
+
+
+def match(path: str) -> tuple[frozenset[str], dict[str, str]] | None:
+    """The methods a path accepts and its path parameters (raw, unvalidated), or None when no
+    route has that path. The whole path must match: a trailing newline is not ignored."""
+    for pattern, methods in _PATTERNS:
+        found = pattern.fullmatch(path)
+        if found:
+            return methods, found.groupdict()
+    return None
 
 
 def allowed_methods(path: str) -> frozenset[str] | None:
     """The methods a path accepts, or None when no route has that path."""
-    for pattern, methods in _PATTERNS:
-        if pattern.match(path):
-            return methods
-    return None
+    route = match(path)
+    return route[0] if route else None

@@ -16,6 +16,8 @@ MAX_CAPACITY = 1_000_000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+# fromisoformat alone would also take week dates (2026-W01-1), ordinal dates and the basic format.
+_EXTENDED_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?")
 
 
 def _single_line(value: str) -> str:
@@ -32,6 +34,8 @@ def _multi_line(value: str) -> str:
 
 def _iso_date_or_datetime(value: str) -> str:
     try:
+        if not _EXTENDED_DATE.fullmatch(value):
+            raise ValueError(value)
         if len(value) == 10:
             date.fromisoformat(value)
         else:
