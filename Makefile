@@ -41,7 +41,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 openapi: $(STAMP)
-	$(PY) -m local.openapi > openapi.json
+	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
 
 package: install
 	npx osls package --stage $${STAGE:-dev}
