@@ -77,20 +77,32 @@ def install_fast_transactions() -> None:
             plan.append((op_type, op, key))
         if any(code is not None for code, _, _ in reasons):
             raise TransactionCanceledException(reasons)
-        for op_type, op, key in plan:
-            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            if op_type == "Put":
-                self.put_item(op["TableName"], op["Item"])
-            elif op_type == "Delete":
-                self.delete_item(op["TableName"], key)
-            elif op_type == "Update":
-                self.update_item(
-                    op["TableName"],
-                    key,
-                    update_expression=op["UpdateExpression"],
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+        # A write can still fail (an update expression invalid for the stored item): put back the
+        # items already written, so that nothing of the transaction stays.
+        before = [(op["TableName"], key, self.get_item(op["TableName"], key)) for _, op, key in plan]
+        before = [(table, key, item.to_json()["Attributes"] if item else None) for table, key, item in before]
+        try:
+            for op_type, op, key in plan:
+                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(op["TableName"], op["Item"])
+                elif op_type == "Delete":
+                    self.delete_item(op["TableName"], key)
+                elif op_type == "Update":
+                    self.update_item(
+                        op["TableName"],
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+        except Exception:
+            for table, key, attributes in before:
+                if attributes is None:
+                    self.delete_item(table, key)
+                else:
+                    self.put_item(table, attributes)
+            raise
 
     DynamoDBBackend.transact_write_items = transact_write_items
     DynamoDBBackend._fast_transactions = True

@@ -1,4 +1,4 @@
-"""SPEC.md's invariants, checked against what DynamoDB actually stores (full scans: tests only)."""
+"""SPEC.md's invariants, checked against what DynamoDB actually stores (every item of the event)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ from shared.config import get_settings
 from shared.repositories.dynamo import deserialize
 
 
-def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+def _items_of(client: Any, table: str, event_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "eventId = :event",
+        "ExpressionAttributeValues": {":event": {"S": event_id}},
+        "ConsistentRead": True,
+    }
     while True:
-        response = client.scan(**kwargs)
+        response = client.query(**kwargs)
         items.extend(deserialize(item) for item in response.get("Items", []))
         if "LastEvaluatedKey" not in response:
             return items
@@ -23,10 +28,8 @@ def _scan(client: Any, table: str) -> list[dict[str, Any]]:
 def snapshot(client: Any, event_id: str) -> dict[str, Any]:
     settings = get_settings()
     event = client.get_item(TableName=settings.events_table, Key={"eventId": {"S": event_id}}, ConsistentRead=True)
-    registrations = [r for r in _scan(client, settings.registrations_table) if r["eventId"] == event_id]
-    waitlist = sorted(
-        (w for w in _scan(client, settings.waitlist_table) if w["eventId"] == event_id), key=lambda w: w["position"]
-    )
+    registrations = _items_of(client, settings.registrations_table, event_id)
+    waitlist = sorted(_items_of(client, settings.waitlist_table, event_id), key=lambda w: w["position"])
     return {
         "event": deserialize(event["Item"]) if "Item" in event else None,
         "confirmed": sorted(
