@@ -3,7 +3,6 @@ poller that feeds the promotion function the way Lambda's event source mapping d
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -104,7 +103,7 @@ class StreamPoller:
             try:
                 if not self.poll_once():
                     time.sleep(0.02)
-            except BaseException as exc:  # noqa: BLE001 - surfaced by drain()
+            except BaseException as exc:
                 self.errors.append(exc)
                 return
 
@@ -124,5 +123,3 @@ def stream_poller(live_dynamodb: Any, server: str) -> Iterator[StreamPoller]:
     poller = StreamPoller(live_dynamodb, server, get_settings().registrations_table).start()
     yield poller
     poller._stop.set()
-
-

@@ -23,8 +23,13 @@ def new_event(capacity: int) -> str:
     event_id = f"race-{uuid.uuid4().hex[:8]}"
     events.default().create(
         EventCreate(
-            eventId=event_id, title="Race", date="2026-12-01", location="L", organizer="O",
-            capacity=capacity, waitlistEnabled=True,
+            eventId=event_id,
+            title="Race",
+            date="2026-12-01",
+            location="L",
+            organizer="O",
+            capacity=capacity,
+            waitlistEnabled=True,
         )
     )
     return event_id
@@ -83,7 +88,9 @@ def test_the_same_user_twenty_times_at_once(live_dynamodb: Any) -> None:
     [person] = new_users(1)
 
     with ThreadPoolExecutor(20) as pool:
-        outcomes = list(pool.map(lambda _: attempt(lambda: registrations.default().register_user(person, event_id)), range(20)))
+        outcomes = list(
+            pool.map(lambda _: attempt(lambda: registrations.default().register_user(person, event_id)), range(20))
+        )
 
     assert sum(isinstance(o, Registration) for o in outcomes) == 1
     assert sum(isinstance(o, ConflictError) for o in outcomes) == 19
@@ -97,7 +104,9 @@ def test_the_same_user_racing_onto_a_full_event(live_dynamodb: Any) -> None:
     registrations.default().register_user(holder, event_id)
 
     with ThreadPoolExecutor(20) as pool:
-        outcomes = list(pool.map(lambda _: attempt(lambda: registrations.default().register_user(person, event_id)), range(20)))
+        outcomes = list(
+            pool.map(lambda _: attempt(lambda: registrations.default().register_user(person, event_id)), range(20))
+        )
 
     assert sum(isinstance(o, WaitlistEntry) for o in outcomes) == 1
     assert sum(isinstance(o, ConflictError) for o in outcomes) == 19
@@ -144,7 +153,8 @@ def test_unregistrations_racing_registrations_with_stream_promotion(
     assert set(still_waiting[15:]) == set(newcomers)
     assert len(confirmed) + len(still_waiting) == 20 + 30 + 20 - 15
     promotions = [
-        r for r in stream_poller.records
+        r
+        for r in stream_poller.records
         if r["eventName"] == "MODIFY" and r["dynamodb"]["NewImage"]["status"]["S"] == "confirmed"
     ]
     promoted_tickets = [int(r["dynamodb"]["OldImage"]["ticket"]["N"]) for r in promotions]

@@ -101,9 +101,7 @@ def test_replaying_the_same_batch_changes_nothing(api: ApiClient, streams: Any) 
     check_invariants(get_client(), event_id, quiet=True)
 
 
-def test_a_failing_record_is_reported_alone(
-    api: ApiClient, streams: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_record_is_reported_alone(api: ApiClient, streams: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     good_event, good_holders, good_waiters = full_event_with_waiters(api, capacity=1, waiting=1)
     bad_event, bad_holders, _ = full_event_with_waiters(api, capacity=1, waiting=1)
     api.delete(f"/events/{bad_event}/registrations/{bad_holders[0]}")
@@ -119,7 +117,9 @@ def test_a_failing_record_is_reported_alone(
     monkeypatch.setattr(waitlist.default(), "promote_all", flaky)
     result = invoke(batch)
 
-    bad_sequence = next(r["dynamodb"]["SequenceNumber"] for r in batch if r["dynamodb"]["Keys"]["eventId"]["S"] == bad_event)
+    bad_sequence = next(
+        r["dynamodb"]["SequenceNumber"] for r in batch if r["dynamodb"]["Keys"]["eventId"]["S"] == bad_event
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": bad_sequence}]}
     assert confirmed(api, good_event) == [good_waiters[0]]
     monkeypatch.undo()

@@ -265,9 +265,7 @@ class TestLists:
         assert api.get(f"/events/{missing}/registrations").status == 404
         assert api.get(f"/events/{missing}/waitlist").status == 404
 
-    def test_user_registrations_carry_the_full_event_in_two_round_trips(
-        self, api: ApiClient, calls: list[str]
-    ) -> None:
+    def test_user_registrations_carry_the_full_event_in_two_round_trips(self, api: ApiClient, calls: list[str]) -> None:
         events = [make_event(api, capacity=5, title=f"Talk {n}") for n in range(3)]
         [user] = make_users(api, 1)
         for event_id in events:

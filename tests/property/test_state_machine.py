@@ -34,8 +34,13 @@ class RegistrationMachine(RuleBasedStateMachine):
         self.capacity: int | None = 2
         self.waitlist_enabled = True
         body = {
-            "eventId": self.event_id, "title": "T", "date": "2026-12-01", "location": "L", "organizer": "O",
-            "capacity": self.capacity, "waitlistEnabled": True,
+            "eventId": self.event_id,
+            "title": "T",
+            "date": "2026-12-01",
+            "location": "L",
+            "organizer": "O",
+            "capacity": self.capacity,
+            "waitlistEnabled": True,
         }
         assert self.api.post("/events", body).status == 201
         self.users: list[str] = []
