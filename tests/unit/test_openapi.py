@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from shared.api.routes import ROUTES
 from shared.models.fields import EVENT_STATUSES, ID_PATTERN
@@ -22,7 +23,7 @@ DOCUMENT: dict[str, Any] = json.loads(COMMITTED.read_text())
 NOT_DOCUMENTED = {"/openapi.json"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
-REQUEST_BODIES = {
+REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/events"): EventCreate,
     ("put", "/events/{eventId}"): EventUpdate,
     ("post", "/users"): UserCreate,
