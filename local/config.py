@@ -114,3 +114,20 @@ def create_tables(client: Any, stage: str = "dev") -> list[str]:
             client.create_table(**definition)
         names.append(definition["TableName"])
     return names
+
+
+def event_bus_names(stage: str = "dev") -> list[str]:
+    return [
+        resource["Properties"]["Name"]
+        for resource in load(stage)["resources"]["Resources"].values()
+        if resource["Type"] == "AWS::Events::EventBus"
+    ]
+
+
+def create_event_buses(client: Any, stage: str = "dev") -> list[str]:
+    """Creates the missing EventBridge buses of serverless.yml; returns their names."""
+    existing = {bus["Name"] for bus in client.list_event_buses().get("EventBuses", [])}
+    for name in event_bus_names(stage):
+        if name not in existing:
+            client.create_event_bus(Name=name)
+    return event_bus_names(stage)

@@ -148,6 +148,16 @@ def create_tables(endpoint: str, stage: str, stopping: threading.Event) -> bool:
         try:
             existed = set(client.list_tables().get("TableNames", []))
             config.create_tables(client, stage)
+            config.create_event_buses(
+                boto3.client(
+                    "events",
+                    endpoint_url=endpoint,
+                    region_name=FAKE_AWS["AWS_REGION"],
+                    aws_access_key_id=FAKE_AWS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
+                ),
+                stage,
+            )
             return registrations not in existed
         except (BotoCoreError, ClientError) as exc:
             if time.monotonic() > deadline or stopping.is_set():

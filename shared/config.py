@@ -18,6 +18,8 @@ class Settings:
     pagination_secret: bytes
     max_body_bytes: int
     transaction_attempts: int
+    event_bus_name: str | None
+    eventbridge_endpoint: str | None
 
 
 @cache
@@ -34,4 +36,8 @@ def get_settings() -> Settings:
         pagination_secret=env.get("PAGINATION_SECRET", "local-development-only").encode(),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", "65536")),
         transaction_attempts=int(env.get("TRANSACTION_ATTEMPTS", "40")),
+        # Where RegistrationPromoted goes; empty: not published.
+        event_bus_name=env.get("EVENT_BUS_NAME") or None,
+        # The local stack's moto serves EventBridge on the same endpoint as DynamoDB.
+        eventbridge_endpoint=env.get("EVENTBRIDGE_ENDPOINT") or env.get("DYNAMODB_ENDPOINT") or None,
     )

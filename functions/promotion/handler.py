@@ -1,7 +1,13 @@
-"""Promotes from the waitlist after a confirmed registration is removed (Registrations stream).
+"""The Registrations stream, after the filter in serverless.yml lets through two kinds of record:
 
-Each record names an event that may have a free seat; promotion is conditional on that seat and on
-the head entry, so replaying records, or running two batches at once, never promotes twice."""
+- a confirmed registration was removed → promote from the waitlist while seats are free;
+- a registration went from waitlisted to confirmed (a promotion committed) → publish
+  RegistrationPromoted on EventBridge. Publishing from the stream, not from the promoting code,
+  means no promotion goes unannounced even if a run crashes right after its transaction.
+
+Promotion is conditional on the seat and on the head entry, so replaying records, or running two
+batches at once, never promotes twice; a replayed MODIFY republishes (at-least-once, like every
+EventBridge delivery: subscribers deduplicate on eventId + userId + promotedAt)."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -9,20 +15,25 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from shared.managers import waitlist
 from shared.observability import logger, metrics
+from shared.repositories.notifications import PromotionPublisher
 
 # Report every failed record, even when all fail: Lambda then bisects and retries from the
 # lowest failed one instead of treating the whole invocation as one error.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+publisher = PromotionPublisher()
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    old = record.dynamodb.old_image if record.dynamodb else None
-    if record.event_name is None or record.event_name.name != "REMOVE" or not old or old.get("status") != "confirmed":
-        return  # the event source filter already drops these; kept for local runs without filters
-    event_id = old["eventId"]
-    promoted = waitlist.default().promote_all(event_id)
-    if promoted:
-        metrics.add_metric(name="Promoted", unit=MetricUnit.Count, value=len(promoted))
+    kind = record.event_name.name if record.event_name else None
+    old = (record.dynamodb.old_image if record.dynamodb else None) or {}
+    new = (record.dynamodb.new_image if record.dynamodb else None) or {}
+    if kind == "REMOVE" and old.get("status") == "confirmed":
+        waitlist.default().promote_all(old["eventId"])
+    elif kind == "MODIFY" and old.get("status") == "waitlisted" and new.get("status") == "confirmed":
+        publisher.publish(new["eventId"], new["userId"], new["registeredAt"])
+        metrics.add_metric(name="Promoted", unit=MetricUnit.Count, value=1)
+        logger.info("Promoted", extra={"eventId": new["eventId"], "userId": new["userId"]})
+    # Anything else: the event source filter already drops it; kept for runs without filters.
 
 
 @logger.inject_lambda_context

@@ -54,6 +54,7 @@ def live_dynamodb(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
     reset_process_caches()
     client = boto3.client("dynamodb", endpoint_url=server, region_name="us-east-1")
     config.create_tables(client)
+    config.create_event_buses(boto3.client("events", endpoint_url=server, region_name="us-east-1"))
     yield client
     reset_process_caches()
 

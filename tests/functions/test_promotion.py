@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -184,3 +185,54 @@ def test_no_seat_or_nobody_waiting_is_a_success(api: ApiClient, streams: Any) ->
 
     assert invoke(delivered(streams)) == {"batchItemFailures": []}
     assert waitlist.default().promote_all(event_id) == []
+
+
+def test_each_promotion_is_announced_on_the_event_bus(api: ApiClient, streams: Any) -> None:
+    # Given a subscriber: a rule on the bus that forwards RegistrationPromoted to a queue
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bus = boto3.client("events", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="promotions")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus_name = get_settings().event_bus_name
+    bus.put_rule(
+        Name="promoted", EventBusName=bus_name, EventPattern=json.dumps({"detail-type": ["RegistrationPromoted"]})
+    )
+    bus.put_targets(Rule="promoted", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=3)
+    for holder in holders:
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+
+    # When the stream delivers the removals, then (next batch) the promotions they caused
+    removals = delivered(streams)
+    assert invoke(removals) == {"batchItemFailures": []}
+    promotions = delivered(streams, after=len(stream_records(get_client(), streams, get_settings().registrations_table)) - 2)
+    assert [r["eventName"] for r in promotions] == ["MODIFY", "MODIFY"]
+    assert invoke(promotions) == {"batchItemFailures": []}
+
+    # Then the subscriber hears of both, in order, with ids and time
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    announced = [json.loads(m["Body"]) for m in messages]
+    assert [a["detail-type"] for a in announced] == ["RegistrationPromoted"] * 2
+    assert [a["detail"]["userId"] for a in announced] == waiters[:2]
+    assert all(a["detail"]["eventId"] == event_id and a["detail"]["promotedAt"] for a in announced)
+    assert {a["source"] for a in announced} == {"event-registrations"}
+
+
+def test_a_refused_announcement_fails_its_record_for_a_retry(
+    api: ApiClient, streams: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=1, waiting=1)
+    api.delete(f"/events/{event_id}/registrations/{holders[0]}")
+    invoke(delivered(streams))
+    [promotion] = [r for r in delivered(streams) if r["eventName"] == "MODIFY"]
+    monkeypatch.setattr(
+        promotion_handler_publisher(), "_bus_name", "no-such-bus"
+    )
+
+    result = invoke([promotion])
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": promotion["dynamodb"]["SequenceNumber"]}]}
+
+
+def promotion_handler_publisher() -> Any:
+    return promotion.publisher
