@@ -43,6 +43,10 @@ format: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
 
+## make reconcile: one reconciliation run (counters, stranded waitlist) against $${DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}
+reconcile: $(STAMP)
+	$(PY) -m local.reconcile
+
 package: install
 	npx osls package --stage $${STAGE:-dev}
 

@@ -108,7 +108,13 @@ def build_app() -> APIGatewayRestResolver:
 
     def body_too_large() -> bool:
         body = app.current_event.body
-        return body is not None and len(body.encode()) > get_settings().max_body_bytes
+        if body is None:
+            return False
+        if not isinstance(body, str):
+            # serverless-offline hands over a JSON body of `false` or `0` as that value, not as text;
+            # this runs in the error path too, where raising would turn a 400 into a crash.
+            body = json.dumps(body)
+        return len(body.encode()) > get_settings().max_body_bytes
 
     def limit_body(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
         if body_too_large():

@@ -1,0 +1,23 @@
+"""Scheduled reconciliation (serverless.yml: every 15 minutes): repairs event counters that
+disagree with the items they count, and promotes anyone left waiting beside a free seat.
+
+A healthy system writes nothing. The returned report lists what was repaired, per event."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.managers import reconcile
+from shared.observability import logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event, context):
+    report = reconcile.default().reconcile_all(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    metrics.add_metric(name="CountersRepaired", unit=MetricUnit.Count, value=report.counters_repaired)
+    if report.promoted:
+        metrics.add_metric(name="Promoted", unit=MetricUnit.Count, value=report.promoted)
+    logger.info(
+        "reconciliation done",
+        extra={"checked": report.checked, "repaired": len(report.repaired), "skipped": len(report.skipped)},
+    )
+    return report.to_dict()

@@ -1,0 +1,167 @@
+"""ReconcileManager: the safety net behind the stream.
+
+For every live event it recounts confirmed registrations and waitlist entries, repairs the stored
+counters when they disagree, then promotes anyone left waiting beside a free seat through the
+waitlist's own promotion path. On a healthy system it writes nothing.
+
+Reads are not a snapshot: a registration may commit between reading the counters and counting
+the items, which looks like drift for a moment. So a disagreement is acted on only when the same
+counters and the same counts are seen twice in a row, and the repair is conditional on the
+counters still holding the values read; anything that moves in between sends it round again.
+
+The counters carry no version, so a net-zero change (a registration and an unregistration) that
+lands astride a count, twice in a row, with the same effect, would pass for drift; the next run
+would then see the drift it made and undo it. Everything short of that makes the repair skip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from shared.managers.waitlist import WaitlistManager
+from shared.observability import logger
+from shared.repositories.reconcile import ActualCounts, ReconcileRepository, StoredCounters
+
+# How many looks at one event before leaving it to the next run (it only ever takes more than two
+# when the event is busy, which is also when a repair matters least: the next run comes soon).
+ATTEMPTS = 6
+# Stop starting new events when less time than this is left (seconds).
+TIME_MARGIN = 15.0
+
+
+@dataclass
+class EventRepair:
+    eventId: str
+    counters: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    promoted: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"eventId": self.eventId, "counters": self.counters, "promoted": self.promoted}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    eventId: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"eventId": self.eventId, "reason": self.reason}
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    repaired: list[EventRepair] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def counters_repaired(self) -> int:
+        return sum(1 for repair in self.repaired if repair.counters)
+
+    @property
+    def promoted(self) -> int:
+        return sum(len(repair.promoted) for repair in self.repaired)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "repaired": [repair.to_dict() for repair in self.repaired],
+            "skipped": [skipped.to_dict() for skipped in self.skipped],
+            "complete": self.complete,
+        }
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """Counters known to equal the counts (after a repair, if one was needed)."""
+
+    counts: ActualCounts
+    capacity: int | None
+    fixed: dict[str, dict[str, int | None]]
+
+
+def _agrees(seen: StoredCounters, actual: ActualCounts) -> bool:
+    return (
+        seen.registeredCount == actual.confirmed
+        and seen.waitlistCount == actual.waiting
+        and actual.markers == actual.waiting
+    )
+
+
+class ReconcileManager:
+    def __init__(self, repository: ReconcileRepository, waitlist: WaitlistManager, attempts: int = ATTEMPTS) -> None:
+        self._repository = repository
+        self._waitlist = waitlist
+        self._attempts = attempts
+
+    def reconcile_all(self, seconds_left: Callable[[], float] | None = None) -> ReconcileReport:
+        """Every live event, until done or until `seconds_left()` drops below the margin."""
+        report = ReconcileReport()
+        for event_id in self._repository.live_event_ids():
+            if seconds_left is not None and seconds_left() < TIME_MARGIN:
+                report.complete = False
+                break
+            report.checked += 1
+            outcome = self.reconcile_event(event_id)
+            if isinstance(outcome, Skipped):
+                report.skipped.append(outcome)
+            elif outcome is not None:
+                report.repaired.append(outcome)
+        return report
+
+    def reconcile_event(self, event_id: str) -> EventRepair | Skipped | None:
+        """None when nothing needed doing (or the event went away meanwhile)."""
+        verified = self._verify_counters(event_id)
+        if verified is None or isinstance(verified, Skipped):
+            return verified
+        repair = EventRepair(event_id, counters=verified.fixed)
+        counts, capacity = verified.counts, verified.capacity
+        if counts.waiting and (capacity is None or counts.confirmed < capacity):
+            # Someone waits beside a free seat (a lost stream record, or a repaired counter).
+            repair.promoted = self._waitlist.promote_all(event_id)
+        if not repair.counters and not repair.promoted:
+            return None
+        logger.warning("reconciled", extra=repair.to_dict())
+        return repair
+
+    def _verify_counters(self, event_id: str) -> _Verified | Skipped | None:
+        previous: tuple[StoredCounters, ActualCounts] | None = None
+        for _ in range(self._attempts):
+            seen = self._repository.counters(event_id)
+            if seen is None:
+                return None
+            actual = self._repository.count(event_id)
+            if _agrees(seen, actual):
+                return _Verified(actual, seen.capacity, fixed={})
+            if (seen, actual) != previous:
+                # Seen once: a write may have landed between the two reads. Look again.
+                previous = (seen, actual)
+                continue
+            if actual.markers != actual.waiting:
+                # No code path writes one without the other: not a counter drift, leave it to a human.
+                return Skipped(
+                    event_id,
+                    f"{actual.waiting} waitlist entries but {actual.markers} waitlisted registrations",
+                )
+            if self._repository.repair(event_id, seen, actual):
+                fixed = {
+                    name: {"from": stored, "to": real}
+                    for name, stored, real in (
+                        ("registeredCount", seen.registeredCount, actual.confirmed),
+                        ("waitlistCount", seen.waitlistCount, actual.waiting),
+                    )
+                    if stored != real
+                }
+                return _Verified(actual, seen.capacity, fixed)
+            previous = None  # the counters moved under the repair: start over
+        return Skipped(event_id, f"counters kept changing during {self._attempts} attempts; the next run retries")
+
+
+@cache
+def default() -> ReconcileManager:
+    from shared.managers import waitlist
+
+    return ReconcileManager(ReconcileRepository(), waitlist.default())

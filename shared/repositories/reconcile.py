@@ -1,0 +1,133 @@
+"""What the reconciliation reads and repairs: an event's stored counters against its items.
+
+Only reads, and one write: a counter repair conditional on the counters still holding the values
+read, so that a registration, a join or a promotion committed meanwhile makes the repair fail
+(and the caller look again) instead of being overwritten."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.config import get_settings
+from shared.repositories.dynamo import deserialize, error_code, get_client, value
+from shared.repositories.events import is_live
+from shared.repositories.registrations import CONFIRMED, WAITLISTED
+
+_EVENT_LIVE = "attribute_exists(eventId) AND attribute_not_exists(deleting)"
+
+
+@dataclass(frozen=True)
+class StoredCounters:
+    """An event's counters as stored; None where the attribute is missing."""
+
+    registeredCount: int | None
+    waitlistCount: int | None
+    capacity: int | None
+
+
+@dataclass(frozen=True)
+class ActualCounts:
+    """What the event's items say: confirmed registrations, waitlist entries, and the
+    `waitlisted` markers in Registrations (one per waitlist entry when all is well)."""
+
+    confirmed: int
+    waiting: int
+    markers: int
+
+
+class ReconcileRepository:
+    def __init__(self, client: Any = None) -> None:
+        settings = get_settings()
+        self._client = client or get_client()
+        self._events = settings.events_table
+        self._registrations = settings.registrations_table
+        self._waitlist = settings.waitlist_table
+
+    def live_event_ids(self) -> Iterator[str]:
+        """Every event not being deleted, one Scan page at a time (only the keys are read)."""
+        params: dict[str, Any] = {
+            "TableName": self._events,
+            "ProjectionExpression": "eventId",
+            "FilterExpression": "attribute_not_exists(deleting)",
+        }
+        while True:
+            response = self._client.scan(**params)
+            for item in response.get("Items", []):
+                yield item["eventId"]["S"]
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def counters(self, event_id: str) -> StoredCounters | None:
+        """The event's counters now (strongly consistent); None when it is gone or being deleted."""
+        item = self._client.get_item(
+            TableName=self._events,
+            Key={"eventId": value(event_id)},
+            ProjectionExpression="eventId, registeredCount, waitlistCount, #capacity, deleting",
+            ExpressionAttributeNames={"#capacity": "capacity"},
+            ConsistentRead=True,
+        ).get("Item")
+        if not is_live(item):
+            return None
+        data = deserialize(item)  # type: ignore[arg-type]
+        return StoredCounters(data.get("registeredCount"), data.get("waitlistCount"), data.get("capacity"))
+
+    def count(self, event_id: str) -> ActualCounts:
+        confirmed = markers = 0
+        for page in self._pages(
+            self._registrations,
+            event_id,
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": "status"},
+        ):
+            for item in page.get("Items", []):
+                status = item.get("status", {}).get("S")
+                confirmed += status == CONFIRMED
+                markers += status == WAITLISTED
+        waiting = sum(page.get("Count", 0) for page in self._pages(self._waitlist, event_id, Select="COUNT"))
+        return ActualCounts(confirmed=confirmed, waiting=waiting, markers=markers)
+
+    def repair(self, event_id: str, seen: StoredCounters, actual: ActualCounts) -> bool:
+        """Sets both counters to the actual counts if they still hold the values `seen` (and the
+        event is still live). False when anything moved meanwhile: nothing was written."""
+        condition = [_EVENT_LIVE]
+        values: dict[str, Any] = {":registered": value(actual.confirmed), ":waiting": value(actual.waiting)}
+        for name, seen_value in (("registeredCount", seen.registeredCount), ("waitlistCount", seen.waitlistCount)):
+            if seen_value is None:
+                condition.append(f"attribute_not_exists({name})")
+            else:
+                condition.append(f"{name} = :seen_{name}")
+                values[f":seen_{name}"] = value(seen_value)
+        try:
+            self._client.update_item(
+                TableName=self._events,
+                Key={"eventId": value(event_id)},
+                UpdateExpression="SET registeredCount = :registered, waitlistCount = :waiting",
+                ConditionExpression=" AND ".join(condition),
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _pages(self, table: str, event_id: str, **extra: Any) -> Iterator[dict[str, Any]]:
+        """Every Query page of the event's items in `table`, strongly consistent."""
+        params: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "eventId = :event",
+            "ExpressionAttributeValues": {":event": value(event_id)},
+            "ConsistentRead": True,
+            **extra,
+        }
+        while True:
+            response = self._client.query(**params)
+            yield response
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
