@@ -37,11 +37,22 @@ os.environ["DYNAMODB_ENDPOINT"] = ""
 
 def reset_process_caches() -> None:
     """What a fresh Lambda process would not have: cached clients, settings and managers."""
+    from shared import idempotency
     from shared.config import get_settings
     from shared.managers import events, registrations, users, waitlist
     from shared.repositories.dynamo import get_client
+    from shared.repositories.notifications import get_events_client
 
-    for cached in (get_settings, get_client, events.default, registrations.default, users.default, waitlist.default):
+    for cached in (
+        get_settings,
+        get_client,
+        events.default,
+        registrations.default,
+        users.default,
+        waitlist.default,
+        idempotency.persistence_layer,
+        get_events_client,
+    ):
         cached.cache_clear()
 
 
@@ -52,5 +63,6 @@ def dynamodb() -> Iterator[Any]:
         reset_process_caches()
         client = boto3.client("dynamodb", region_name="us-east-1")
         config.create_tables(client)
+        config.create_event_buses(boto3.client("events", region_name="us-east-1"))
         yield client
     reset_process_caches()

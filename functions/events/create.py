@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.api import build_app, created
+from shared.idempotency import idempotent
 from shared.managers import events
 from shared.models.requests import EventCreate
 from shared.observability import logger, metrics
@@ -15,6 +16,7 @@ app = build_app()
 
 
 @app.post("/events")
+@idempotent(app)
 def create_event(request: Annotated[EventCreate, Body()]):
     event = events.default().create(request)
     metrics.add_metric(name="EventCreated", unit=MetricUnit.Count, value=1)

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.api import EventIdPath, build_app, created
+from shared.idempotency import idempotent
 from shared.managers import registrations
 from shared.models.domain import Registration
 from shared.models.requests import RegistrationCreate
@@ -16,6 +17,7 @@ app = build_app()
 
 
 @app.post("/events/<eventId>/registrations")
+@idempotent(app)
 def register(eventId: EventIdPath, request: Annotated[RegistrationCreate, Body()]):
     outcome = registrations.default().register_user(request.userId, eventId)
     action = "RegistrationConfirmed" if isinstance(outcome, Registration) else "Waitlisted"

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.pagination import decode_token, encode_token
 from shared.api.routes import match
@@ -23,7 +23,7 @@ from shared.config import get_settings
 from shared.errors import DomainError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
 from shared.models.fields import ID_PATTERN
 from shared.observability import logger
-from shared.repositories.dynamo import is_busy
+from shared.repositories.dynamo import is_unavailable
 
 __all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "decode_token", "page"]
 
@@ -159,10 +159,14 @@ def build_app() -> APIGatewayRestResolver:
             headers = {"Retry-After": str(exc.retry_after_seconds)}
         return detail(exc.status, exc.detail, headers)
 
-    @app.exception_handler(ClientError)
-    def aws_error(exc: ClientError) -> Response:
-        if is_busy(exc):
-            logger.warning("DynamoDB busy", extra={"code": exc.response.get("Error", {}).get("Code")})
+    @app.exception_handler([ClientError, BotoCoreError])
+    def aws_error(exc: ClientError | BotoCoreError) -> Response:
+        # Reached once botocore's retries and ours are spent: busy or unreachable is the client's
+        # cue to retry later (each write is all or nothing, and a route with several steps is
+        # safe to repeat); anything else is our fault.
+        if is_unavailable(exc):
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+            logger.warning("DynamoDB unavailable", extra={"code": code})
             return detail(503, "The service is busy, please retry", {"Retry-After": "1"})
         logger.exception("DynamoDB error")
         return detail(500, "Internal server error")

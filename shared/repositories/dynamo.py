@@ -9,7 +9,8 @@ from functools import cache
 from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
 from shared.config import get_settings
 from shared.errors import ServiceUnavailableError
@@ -19,8 +20,11 @@ _deserializer = TypeDeserializer()
 
 T = TypeVar("T")
 
+MAX_ATTEMPTS = 6  # per call, the first try included (botocore's `max_attempts: 5` counted retries)
+
 # Errors that mean "DynamoDB is busy, try again": botocore's standard retry mode already retries
-# them per call; when they still surface, the client gets a 503 with Retry-After.
+# them per call (TransactionConflictException through _retry_item_conflicts below); when they
+# still surface, the client gets a 503 with Retry-After.
 RETRYABLE_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -33,6 +37,10 @@ RETRYABLE_CODES = frozenset(
     }
 )
 
+# Why a transaction may be cancelled with nothing wrong in the request: another transaction on
+# the same item, or throttling. No condition was evaluated false, so running it again is safe.
+_BUSY_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
 
 @cache
 def get_client() -> Any:
@@ -40,12 +48,30 @@ def get_client() -> Any:
     from botocore.config import Config
 
     settings = get_settings()
-    return boto3.client(
+    client = boto3.client(
         "dynamodb",
         region_name=settings.region,
         endpoint_url=settings.dynamodb_endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10),
+        # Standard mode retries throttling, 5xx (InternalServerError) and dropped connections, with
+        # jittered exponential backoff; TransactWriteItems carries an automatic ClientRequestToken,
+        # so a retried transaction is applied at most once.
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}, connect_timeout=3, read_timeout=10
+        ),
     )
+    client.meta.events.register("needs-retry.dynamodb", _retry_item_conflicts, unique_id="retry-item-conflicts")
+    return client
+
+
+def _retry_item_conflicts(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
+    """The one busy error standard mode leaves alone: a single-item write that met a transaction in
+    progress on its item (TransactionConflictException). DynamoDB refused it without applying it,
+    so it is retried like the others: bounded, with full jitter. Returns the delay, or None."""
+    if response is None or attempts >= MAX_ATTEMPTS:
+        return None
+    if response[1].get("Error", {}).get("Code") != "TransactionConflictException":
+        return None
+    return random.uniform(0, min(0.2, 0.025 * 2**attempts))
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,10 +101,10 @@ def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
     return list(exc.response.get("CancellationReasons") or [])
 
 
-def is_conflict_only(reasons: list[dict[str, Any]]) -> bool:
-    """A transaction cancelled only by other transactions (no condition failed): safe to retry."""
+def is_busy_cancellation(reasons: list[dict[str, Any]]) -> bool:
+    """A transaction cancelled only by contention or throttling (no condition failed): safe to retry."""
     codes = {reason.get("Code") for reason in reasons} - {"None", None}
-    return bool(codes) and codes <= {"TransactionConflict"}
+    return bool(codes) and codes <= _BUSY_CANCELLATION_REASONS
 
 
 def backoff(attempt: int, base: float = 0.005, cap: float = 0.2) -> None:
@@ -90,18 +116,27 @@ def is_busy(exc: ClientError) -> bool:
     """DynamoDB refused for load or contention, not because of the request: a retry may succeed."""
     code = error_code(exc)
     return code in RETRYABLE_CODES or (
-        code == "TransactionCanceledException" and is_conflict_only(cancellation_reasons(exc))
+        code == "TransactionCanceledException" and is_busy_cancellation(cancellation_reasons(exc))
     )
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """What the client should hear as 503 + Retry-After once our retries are spent: DynamoDB busy,
+    or unreachable (connection refused, reset or timed out)."""
+    if isinstance(exc, ClientError):
+        return is_busy(exc)
+    return isinstance(exc, EndpointUnreachableError | HTTPClientError)
+
+
 def retry_transaction(operation: Callable[[], T]) -> T:
-    """Runs a transaction, retrying (bounded, with jitter) when it was cancelled only by a conflict."""
+    """Runs a transaction, retrying (bounded, with jitter) when it was cancelled only by contention
+    or throttling. Each attempt is all or nothing, so giving up leaves nothing half-applied."""
     attempts = get_settings().transaction_attempts
     for attempt in range(attempts):
         try:
             return operation()
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException" or not is_conflict_only(cancellation_reasons(exc)):
+            if error_code(exc) != "TransactionCanceledException" or not is_busy_cancellation(cancellation_reasons(exc)):
                 raise
             if attempt == attempts - 1:
                 raise ServiceUnavailableError("The service is busy, please retry") from exc

@@ -1,0 +1,198 @@
+"""`Idempotency-Key` for the POST routes, on the Powertools idempotency utility and its DynamoDB
+table (IDEMPOTENCY_TABLE, TTL attribute `expiration`).
+
+- Scope: the record's id is a SHA-256 of (method, path, key), so one key sent to two routes, or to
+  two events, names two records and never replays one request's answer for another.
+- Body: a SHA-256 of the parsed JSON body (keys sorted, so spacing and key order do not matter) is
+  kept with the record; the same key with another body is a 409 that says so.
+- Stored: only 2xx responses (status, headers the route set, body text), for one hour. An error is
+  not stored: the in-progress record is deleted and a retry with the same key runs again — a 503
+  after throttling must be retriable, and a "409 Event is full" may succeed once a seat frees up.
+- Concurrent requests with one key: the first writes an in-progress record (a conditional put);
+  the others get a 409 until it finishes. If the Lambda dies mid-request, the record stops
+  blocking once the invocation's remaining time has passed.
+- Without the header the route runs exactly as before: no call to the idempotency table.
+
+The Powertools utility is imported on first use: most requests carry no key, and cold start counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from shared.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
+from shared.observability import logger
+from shared.repositories.dynamo import get_client, is_unavailable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+EXPIRES_AFTER_SECONDS = 60 * 60
+DEFAULT_TABLE = "event-registrations-dev-idempotency"
+_KEY_PREFIX = "idempotency-key"
+_VALID_KEY = re.compile(r"[\x20-\x7e]{1,200}")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """What identifies a request (method, path, key) and what a retry must repeat (body)."""
+
+    method: str
+    path: str
+    key: str
+    body: Any
+
+
+def idempotent(app: APIGatewayRestResolver) -> Callable[[F], F]:
+    """Route decorator, placed under `@app.post(…)`: with an Idempotency-Key the route runs at
+    most once per key, and retries get its first answer again."""
+
+    def decorate(route: F) -> F:
+        # functools.wraps keeps the route's signature visible (__wrapped__) to Powertools'
+        # validation, which injects the path and body parameters by name.
+        @functools.wraps(route)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            request = request_of(app)
+            if request is None:
+                return route(*args, **kwargs)
+            return run_once(request, lambda: _as_response(route(*args, **kwargs)), app.lambda_context)
+
+        # Resolved here, against the route's own module, in case its annotations are strings.
+        guarded.__signature__ = inspect.signature(route, eval_str=True)  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def request_of(app: APIGatewayRestResolver) -> IdempotentRequest | None:
+    """The current request's idempotency identity, or None without the header; a bad key is a 400."""
+    event = app.current_event
+    key = event.headers.get(HEADER)
+    if key is None:
+        return None
+    if not _VALID_KEY.fullmatch(key):
+        raise InvalidRequestError(f"header.{HEADER}: must be 1-200 printable ASCII characters")
+    return IdempotentRequest(method=event.http_method, path=event.path, key=key, body=event.json_body)
+
+
+def run_once(request: IdempotentRequest, operation: Callable[[], Response], lambda_context: Any = None) -> Response:
+    """Runs `operation` unless a request with the same identity already did (then replays its
+    response) or is still running (then 409). Errors are raised as the domain errors the API maps."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyInconsistentStateError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
+
+    config = IdempotencyConfig(
+        event_key_jmespath="[method, path, key]",
+        payload_validation_jmespath="body",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=EXPIRES_AFTER_SECONDS,
+        hash_function="sha256",
+        # Bounds how long a crashed invocation's in-progress record blocks the key (without a
+        # usable context Powertools would fail the request; the record then lasts the hour).
+        lambda_context=lambda_context if hasattr(lambda_context, "get_remaining_time_in_millis") else None,
+    )
+    # Powertools reports its own bookkeeping failures in place of what the operation did; this
+    # keeps the operation's outcome so the client still gets it.
+    outcome: dict[str, Any] = {}
+
+    def execute(idempotent_request: dict[str, Any]) -> Response:
+        try:
+            response = operation()
+        except Exception as exc:
+            outcome["error"] = exc
+            raise
+        outcome["response"] = response
+        if not 200 <= response.status_code < 300:
+            raise _NotStored(response)
+        return response
+
+    guarded = idempotent_function(
+        execute,
+        data_keyword_argument="idempotent_request",
+        persistence_store=persistence_layer(),
+        config=config,
+        output_serializer=CustomDictSerializer(to_dict=_stored, from_dict=_replayed),
+        key_prefix=_KEY_PREFIX,
+    )
+    try:
+        return guarded(idempotent_request=asdict(request))
+    except _NotStored as not_stored:
+        return not_stored.response
+    except IdempotencyValidationError as exc:
+        raise ConflictError(f"{HEADER} {request.key!r} was already used with a different request body") from exc
+    except IdempotencyAlreadyInProgressError as exc:
+        raise ConflictError(f"A request with this {HEADER} is still in progress; retry later") from exc
+    except IdempotencyInconsistentStateError as exc:
+        raise ServiceUnavailableError("The service is busy, please retry") from exc
+    except IdempotencyPersistenceLayerError as exc:
+        return _despite_bookkeeping_failure(exc, outcome)
+
+
+def _despite_bookkeeping_failure(exc: Exception, outcome: dict[str, Any]) -> Response:
+    """The idempotency table failed. Before the operation ran: nothing happened, 503 when DynamoDB
+    was busy. After it ran: its own answer stands (a success is never reported as a failure); the
+    key then stays in progress until the invocation's time is up, and a retry after that runs again."""
+    if "response" in outcome:
+        logger.warning("idempotency record not completed", extra={"error": str(exc)})
+        return outcome["response"]  # type: ignore[no-any-return]
+    if "error" in outcome:
+        logger.warning("idempotency record not released", extra={"error": str(exc)})
+        raise outcome["error"]
+    if exc.__cause__ is not None and is_unavailable(exc.__cause__):
+        raise ServiceUnavailableError("The service is busy, please retry") from exc
+    raise exc
+
+
+@cache
+def persistence_layer() -> DynamoDBPersistenceLayer:
+    """One per process, on the first request with a key; it shares the repositories' client (its
+    endpoint, retry mode and timeouts)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    table = os.environ.get("IDEMPOTENCY_TABLE") or DEFAULT_TABLE
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=get_client())
+
+
+class _NotStored(Exception):
+    """Carries a non-2xx response out of the idempotent function, so that Powertools deletes the
+    in-progress record instead of storing the response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _as_response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result))
+
+
+def _stored(response: Response) -> dict[str, Any]:
+    return {"statusCode": response.status_code, "headers": response.headers, "body": response.body}
+
+
+def _replayed(stored: dict[str, Any]) -> Response:
+    headers = {**stored.get("headers", {}), REPLAYED_HEADER: "true"}
+    return Response(status_code=stored["statusCode"], body=stored["body"], headers=headers)
