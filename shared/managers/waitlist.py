@@ -8,8 +8,11 @@ from typing import Any
 from shared.clock import utc_now
 from shared.errors import NotFoundError
 from shared.models.domain import Page, WaitlistEntry
-from shared.observability import logger
 from shared.repositories.registrations import EventCounters, RegistrationRepository
+
+
+class InconsistentWaitlistError(RuntimeError):
+    pass
 
 
 class WaitlistManager:
@@ -34,17 +37,23 @@ class WaitlistManager:
     def promote_from_waitlist(self, event_id: str) -> str | None:
         """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
         promoted user, or None when no seat is free or nobody waits."""
+        refused: WaitlistEntry | None = None
         while True:
             head = self._repository.head_of_waitlist(event_id)
             if head is None:
                 return None
+            if head == refused:
+                # The same entry refused twice: its registration marker is missing or disagrees.
+                # Fail loudly (the stream record is retried, then parked on the failure queue and
+                # alarmed on) rather than loop.
+                raise InconsistentWaitlistError(f"waitlist entry {head.ticket} of event {event_id} has no marker")
             promoted = self._repository.try_promote(head, utc_now())
             if promoted is None:
                 return None
             if promoted:
-                logger.info("promoted", extra={"eventId": event_id, "userId": head.userId})
                 return head.userId
             # The head left (or another run promoted it) between the read and the write: look again.
+            refused = head
 
     def promote_all(self, event_id: str) -> list[str]:
         """Promotes in FIFO order while seats are free and people wait. Safe to run any number of

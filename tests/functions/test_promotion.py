@@ -236,3 +236,16 @@ def test_a_refused_announcement_fails_its_record_for_a_retry(
 
 def promotion_handler_publisher() -> Any:
     return promotion.publisher
+
+
+def test_a_waitlist_entry_without_its_marker_fails_loudly_instead_of_looping(api: ApiClient) -> None:
+    from shared.managers.waitlist import InconsistentWaitlistError
+
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=1, waiting=1)
+    api.delete(f"/events/{event_id}/registrations/{holders[0]}")
+    get_client().delete_item(
+        TableName=get_settings().registrations_table, Key={"eventId": {"S": event_id}, "userId": {"S": waiters[0]}}
+    )
+
+    with pytest.raises(InconsistentWaitlistError):
+        waitlist.default().promote_all(event_id)
