@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import build_app
-from shared.observability import logger
+from shared.observability import logger, traced
 
 app = build_app()
 _DOCUMENT = (Path(__file__).resolve().parents[2] / "openapi.json").read_text()
@@ -18,5 +18,6 @@ def openapi_document():
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -10,7 +10,7 @@ from shared.api import build_app, created
 from shared.idempotency import idempotent
 from shared.managers import events
 from shared.models.requests import EventCreate
-from shared.observability import logger, metrics
+from shared.observability import logger, metrics, traced
 
 app = build_app()
 
@@ -26,5 +26,6 @@ def create_event(request: Annotated[EventCreate, Body()]):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -5,7 +5,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.api import EventIdPath, build_app
 from shared.managers import events
-from shared.observability import logger, metrics
+from shared.observability import logger, metrics, traced
 
 app = build_app()
 
@@ -20,5 +20,6 @@ def delete_event(eventId: EventIdPath):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -4,7 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import EventIdPath, build_app
 from shared.managers import events
-from shared.observability import logger
+from shared.observability import logger, traced
 
 app = build_app()
 
@@ -15,5 +15,6 @@ def get_event(eventId: EventIdPath):
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

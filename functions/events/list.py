@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from shared.api import Limit, NextToken, build_app, decode_token, page
 from shared.managers import events
 from shared.models.fields import EventStatus
-from shared.observability import logger
+from shared.observability import logger, traced
 
 app = build_app()
 
@@ -25,5 +25,6 @@ def list_events(
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from shared.managers import waitlist
-from shared.observability import logger, metrics
+from shared.observability import logger, metrics, traced
 from shared.repositories.notifications import PromotionPublisher
 
 # Report every failed record, even when all fail: Lambda then bisects and retries from the
@@ -38,5 +38,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@traced
 def lambda_handler(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -6,11 +6,12 @@ A healthy system writes nothing. The returned report lists what was repaired, pe
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.managers import reconcile
-from shared.observability import logger, metrics
+from shared.observability import logger, metrics, traced
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@traced
 def lambda_handler(event, context):
     report = reconcile.default().reconcile_all(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
     metrics.add_metric(name="CountersRepaired", unit=MetricUnit.Count, value=report.counters_repaired)

@@ -11,7 +11,7 @@ from shared.idempotency import idempotent
 from shared.managers import registrations
 from shared.models.domain import Registration
 from shared.models.requests import RegistrationCreate
-from shared.observability import logger, metrics
+from shared.observability import logger, metrics, traced
 
 app = build_app()
 
@@ -28,5 +28,6 @@ def register(eventId: EventIdPath, request: Annotated[RegistrationCreate, Body()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -4,7 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import UserIdPath, build_app
 from shared.managers import users
-from shared.observability import logger
+from shared.observability import logger, traced
 
 app = build_app()
 
@@ -15,5 +15,6 @@ def get_user(userId: UserIdPath):
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

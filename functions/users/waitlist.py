@@ -4,7 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import Limit, NextToken, UserIdPath, build_app, decode_token, page
 from shared.managers import waitlist
-from shared.observability import logger
+from shared.observability import logger, traced
 
 app = build_app()
 
@@ -17,5 +17,6 @@ def list_user_waitlist(userId: UserIdPath, limit: Limit = 100, nextToken: NextTo
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
 def lambda_handler(event, context):
     return app.resolve(event, context)

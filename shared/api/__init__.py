@@ -15,14 +15,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.pagination import decode_token, encode_token
 from shared.api.routes import match
 from shared.config import get_settings
-from shared.errors import DomainError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
+from shared.errors import (
+    DomainError,
+    EventFullError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+)
 from shared.models.fields import ID_PATTERN
-from shared.observability import logger
+from shared.observability import logger, metrics
 from shared.repositories.dynamo import is_unavailable
 
 __all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "decode_token", "page"]
@@ -155,6 +162,10 @@ def build_app() -> APIGatewayRestResolver:
     @app.exception_handler(DomainError)
     def domain_error(exc: DomainError) -> Response:
         headers = None
+        if isinstance(exc, EventFullError):
+            # A business outcome worth counting: demand beyond capacity with no waitlist.
+            metrics.add_metric(name="EventFull", unit=MetricUnit.Count, value=1)
+            logger.info("EventFull", extra={"path": app.current_event.path})
         if isinstance(exc, ServiceUnavailableError):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
         return detail(exc.status, exc.detail, headers)

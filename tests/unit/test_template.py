@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,7 +109,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
     subprocess.run(
         ["node", str(OSLS), "package", "--stage", "dev", "--package", str(out)],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return json.loads((out / "cloudformation-template-update-stack.json").read_text())
 
@@ -145,7 +148,9 @@ def _permissions(role: dict[str, Any]) -> tuple[dict[str, set[str]], list[dict[s
 
 def test_every_function_has_its_own_role_with_exactly_what_it_needs(template: dict[str, Any]) -> None:
     resources = template["Resources"]
-    functions = {k.removesuffix("LambdaFunction"): v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    functions = {
+        k.removesuffix("LambdaFunction"): v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"
+    }
     assert set(functions) == set(EXPECTED)
     for name, function in functions.items():
         role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -165,12 +170,16 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any]) -> None:
             for statement in policy["PolicyDocument"]["Statement"]:
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert not any("*" in action for action in actions), (logical, actions)
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
                 assert "*" not in resources, logical
 
 
 def test_the_stream_mapping_is_bounded_filtered_and_has_a_failure_queue(template: dict[str, Any]) -> None:
-    [mapping] = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    [mapping] = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["RegistrationsTable", "StreamArn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
@@ -195,7 +204,10 @@ def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     assert alarms["Api5xxRateAlarm"]["Threshold"] == 5
-    assert (alarms["ApiLatencyP95Alarm"]["ExtendedStatistic"], alarms["ApiLatencyP95Alarm"]["Threshold"]) == ("p95", 1000)
+    assert (alarms["ApiLatencyP95Alarm"]["ExtendedStatistic"], alarms["ApiLatencyP95Alarm"]["Threshold"]) == (
+        "p95",
+        1000,
+    )
     assert alarms["PromotionIteratorAgeAlarm"]["Threshold"] == 60000
     throttled = [m for m in alarms["DynamoDBThrottlingAlarm"]["Metrics"] if "MetricStat" in m]
     assert len(throttled) == 8  # reads and writes of the four tables
@@ -211,4 +223,6 @@ def test_stage_throttling_bus_schedule_and_tables(template: dict[str, Any]) -> N
     [schedule] = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
     assert schedule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
     tables = {r["Properties"]["TableName"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"}
-    assert tables == {f"event-registrations-dev-{t}" for t in ("events", "users", "registrations", "waitlist", "idempotency")}
+    assert tables == {
+        f"event-registrations-dev-{t}" for t in ("events", "users", "registrations", "waitlist", "idempotency")
+    }
