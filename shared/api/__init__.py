@@ -107,7 +107,7 @@ def build_app() -> APIGatewayRestResolver:
         cors=CORSConfig(
             allow_origin="*",
             allow_headers=["Content-Type", "Idempotency-Key"],
-            expose_headers=[NEXT_TOKEN_HEADER],
+            expose_headers=[NEXT_TOKEN_HEADER, "Idempotent-Replayed", "Retry-After"],
             max_age=600,
         ),
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from shared.clock import utc_now
 from shared.errors import NotFoundError
 from shared.models.domain import Page, WaitlistEntry
+from shared.observability import logger
 from shared.repositories.registrations import EventCounters, RegistrationRepository
 
 
@@ -25,7 +28,14 @@ class WaitlistManager:
         joined = self._repository.try_join_waitlist(event_id, user_id, seen.waitlistSeq, utc_now())
         if isinstance(joined, EventCounters):
             return joined
-        position = self._repository.live_position(event_id, joined.ticket)
+        try:
+            position = self._repository.live_position(event_id, joined.ticket)
+        except (ClientError, BotoCoreError):
+            # The join has committed: answer 201 all the same, with the place the tail had when
+            # the join was decided (GET …/waitlist tells the live one), rather than a 503 whose
+            # retry would only hear "already on the waitlist".
+            logger.warning("live position unavailable", extra={"eventId": event_id, "userId": user_id})
+            position = self.get_next_position(seen)
         return WaitlistEntry(joined.eventId, joined.userId, joined.ticket, joined.addedAt, position)
 
     def get_next_position(self, event: EventCounters) -> int:

@@ -44,7 +44,12 @@ class Registration:
     status: str = "confirmed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"userId": self.userId, "eventId": self.eventId, "status": self.status, "registeredAt": self.registeredAt}
+        return {
+            "userId": self.userId,
+            "eventId": self.eventId,
+            "status": self.status,
+            "registeredAt": self.registeredAt,
+        }
 
 
 @dataclass(frozen=True)

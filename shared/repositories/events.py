@@ -48,9 +48,7 @@ class EventRepository:
     def create(self, event: Event) -> None:
         item = serialize({**event.to_dict(), "waitlistSeq": 0})
         try:
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)"
-            )
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)")
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise ConflictError(f"Event {event.eventId} already exists") from exc
@@ -137,7 +135,9 @@ class EventRepository:
 
     def is_deleting(self, event_id: str) -> bool:
         item = self._client.get_item(
-            TableName=self._table, Key={"eventId": value(event_id)}, ProjectionExpression="eventId, deleting",
+            TableName=self._table,
+            Key={"eventId": value(event_id)},
+            ProjectionExpression="eventId, deleting",
             ConsistentRead=True,
         ).get("Item")
         return bool(item) and "deleting" in item

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.config import get_settings
-from shared.errors import ConflictError, NotFoundError
+from shared.errors import ConflictError, NotFoundError, ServiceUnavailableError
 from shared.models.domain import Event, Page, Registration, WaitlistEntry
 from shared.models.fields import OPEN_STATUSES
 from shared.repositories.dynamo import (
@@ -36,6 +36,8 @@ USER_WAITLIST_INDEX = "UserWaitlistIndex"
 CONFIRMED = "confirmed"
 WAITLISTED = "waitlisted"
 
+# Rounds of unprocessed BatchGetItem keys / BatchWriteItem items before giving up with a 503.
+_BATCH_ATTEMPTS = 8
 _REGISTRATION_INDEX_KEYS = ("eventId", "userId", "registeredAt")
 _ONE = value(1)
 _ZERO = value(0)
@@ -120,9 +122,7 @@ class RegistrationRepository:
             return self._no_seat_or_raise(exc, event_id, user_id)
         return Registration(eventId=event_id, userId=user_id, registeredAt=now)
 
-    def try_join_waitlist(
-        self, event_id: str, user_id: str, seen_seq: int, now: str
-    ) -> WaitlistEntry | EventCounters:
+    def try_join_waitlist(self, event_id: str, user_id: str, seen_seq: int, now: str) -> WaitlistEntry | EventCounters:
         """One transaction: joins with a ticket above every ticket committed so far — so the queue
         order is the commit order — while the event is open, full (or has people waiting) and has
         its waitlist on. Returns the entry, or the event's fresh counters for the caller to decide
@@ -419,7 +419,9 @@ class RegistrationRepository:
         )
         return Page([_waitlist_entry(item) for item in items], next_cursor)
 
-    def batch_get(self, keys_by_table: dict[str, list[dict[str, Any]]], projections: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    def batch_get(
+        self, keys_by_table: dict[str, list[dict[str, Any]]], projections: dict[str, str]
+    ) -> dict[str, list[dict[str, Any]]]:
         """BatchGetItem over several tables, 100 keys a call, retrying unprocessed keys."""
         pending = [(table, key) for table, keys in keys_by_table.items() for key in _unique(keys)]
         found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
@@ -439,8 +441,10 @@ class RegistrationRepository:
                 found[table].extend(items)
             unprocessed = response.get("UnprocessedKeys") or {}
             if unprocessed:
-                backoff(attempt)
                 attempt += 1
+                if attempt > _BATCH_ATTEMPTS:
+                    raise ServiceUnavailableError("The service is busy, please retry")
+                backoff(attempt)
                 pending = [(table, key) for table, spec in unprocessed.items() for key in spec["Keys"]] + pending
         return found
 
@@ -449,9 +453,7 @@ class RegistrationRepository:
         keys_by_table: dict[str, list[dict[str, Any]]] = {self._users: [{"userId": value(u)} for u in user_ids]}
         if also_event is not None:
             keys_by_table[self._events] = [{"eventId": value(also_event)}]
-        found = self.batch_get(
-            keys_by_table, {self._users: "userId, #name", self._events: "eventId, deleting"}
-        )
+        found = self.batch_get(keys_by_table, {self._users: "userId, #name", self._events: "eventId, deleting"})
         names = {user["userId"]["S"]: user["name"]["S"] for user in found[self._users]}
         live = also_event is not None and any(is_live(event) for event in found.get(self._events, []))
         return names, live
@@ -485,8 +487,10 @@ class RegistrationRepository:
             response = self._client.batch_write_item(RequestItems={table: requests})
             requests = (response.get("UnprocessedItems") or {}).get(table, [])
             if requests:
-                backoff(attempt)
                 attempt += 1
+                if attempt > _BATCH_ATTEMPTS:
+                    raise ServiceUnavailableError("The service is busy, please retry")
+                backoff(attempt)
 
     def _user_exists(self, user_id: str) -> dict[str, Any]:
         return {
@@ -545,7 +549,11 @@ def _registration(item: dict[str, Any]) -> Registration:
 def _waitlist_entry(item: dict[str, Any], position: int = 0) -> WaitlistEntry:
     data = deserialize(item)
     return WaitlistEntry(
-        eventId=data["eventId"], userId=data["userId"], ticket=data["position"], addedAt=data["addedAt"], position=position
+        eventId=data["eventId"],
+        userId=data["userId"],
+        ticket=data["position"],
+        addedAt=data["addedAt"],
+        position=position,
     )
 
 

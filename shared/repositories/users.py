@@ -25,7 +25,9 @@ class UserRepository:
     def create(self, user: User) -> None:
         try:
             self._client.put_item(
-                TableName=self._table, Item=serialize(user.to_dict()), ConditionExpression="attribute_not_exists(userId)"
+                TableName=self._table,
+                Item=serialize(user.to_dict()),
+                ConditionExpression="attribute_not_exists(userId)",
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

@@ -389,3 +389,20 @@ class TestEventChanges:
         for table in (settings.registrations_table, settings.waitlist_table):
             items = get_client().scan(TableName=table)["Items"]
             assert not [i for i in items if i["eventId"]["S"] == event_id]
+
+
+def test_batch_reads_that_never_finish_end_in_503_not_a_hang(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    event_id = make_event(api, capacity=5)
+    [user] = make_users(api, 1)
+    register(api, event_id, user)
+    client = get_client()
+
+    def stuck(RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - botocore's parameter name
+        return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    monkeypatch.setattr(client, "batch_get_item", stuck)
+    monkeypatch.setattr("shared.repositories.registrations.backoff", lambda attempt: None)
+
+    response = api.get(f"/events/{event_id}/registrations")
+
+    assert response.status == 503 and response.headers["retry-after"] == "1"
