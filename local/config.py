@@ -47,7 +47,7 @@ def _resolve_one(expression: str, config: dict[str, Any], stage: str) -> Any:
     kind, _, name = source.partition(":")
     if kind == "self":
         return _lookup(config, name)
-    if kind == "sls" and name == "stage" or source == "opt:stage":
+    if (kind == "sls" and name == "stage") or source == "opt:stage":
         return stage
     if kind == "env":
         return os.environ.get(name, fallback_value)

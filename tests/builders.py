@@ -9,7 +9,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from local import config
 
@@ -40,7 +40,9 @@ def api_event(
     query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
-    all_headers = {"Content-Type": "application/json", **(headers or {})} if raw_body is not None else dict(headers or {})
+    all_headers = (
+        {"Content-Type": "application/json", **(headers or {})} if raw_body is not None else dict(headers or {})
+    )
     return {
         "resource": resource or parts.path,
         "path": parts.path,

@@ -49,9 +49,8 @@ class EventManager:
     def update(self, event_id: str, request: EventUpdate) -> Event:
         changes = request.changes()
         event = self._events.update(event_id, changes, utc_now())
-        if "capacity" in changes and event.waitlistCount > 0:
-            if self._waitlist.promote_all(event_id):
-                event = self._events.get(event_id)
+        if "capacity" in changes and event.waitlistCount > 0 and self._waitlist.promote_all(event_id):
+            event = self._events.get(event_id)
         return event
 
     def delete(self, event_id: str) -> None:

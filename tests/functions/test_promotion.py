@@ -205,7 +205,9 @@ def test_each_promotion_is_announced_on_the_event_bus(api: ApiClient, streams: A
     # When the stream delivers the removals, then (next batch) the promotions they caused
     removals = delivered(streams)
     assert invoke(removals) == {"batchItemFailures": []}
-    promotions = delivered(streams, after=len(stream_records(get_client(), streams, get_settings().registrations_table)) - 2)
+    promotions = delivered(
+        streams, after=len(stream_records(get_client(), streams, get_settings().registrations_table)) - 2
+    )
     assert [r["eventName"] for r in promotions] == ["MODIFY", "MODIFY"]
     assert invoke(promotions) == {"batchItemFailures": []}
 
@@ -225,9 +227,7 @@ def test_a_refused_announcement_fails_its_record_for_a_retry(
     api.delete(f"/events/{event_id}/registrations/{holders[0]}")
     invoke(delivered(streams))
     [promotion] = [r for r in delivered(streams) if r["eventName"] == "MODIFY"]
-    monkeypatch.setattr(
-        promotion_handler_publisher(), "_bus_name", "no-such-bus"
-    )
+    monkeypatch.setattr(promotion_handler_publisher(), "_bus_name", "no-such-bus")
 
     result = invoke([promotion])
 

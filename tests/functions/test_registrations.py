@@ -397,7 +397,7 @@ def test_batch_reads_that_never_finish_end_in_503_not_a_hang(api: ApiClient, mon
     register(api, event_id, user)
     client = get_client()
 
-    def stuck(RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - botocore's parameter name
+    def stuck(RequestItems: dict[str, Any]) -> dict[str, Any]:
         return {"Responses": {}, "UnprocessedKeys": RequestItems}
 
     monkeypatch.setattr(client, "batch_get_item", stuck)
