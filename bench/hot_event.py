@@ -1,0 +1,333 @@
+"""A hot event, simulated: a burst of registrations for ONE event on moto, with the transaction
+conflicts and throttling real DynamoDB would add injected by a botocore `before-call` hook, at a
+rate derived from the offered load per item (see docs/scaling.md for the model):
+
+    p_conflict = 1 - exp(-λ·τ)                    λ: transactions/s on the item, τ: a transaction's
+    p_throttle = max(0, 1 - (1000 WCU/s / 2) / λ)    time in flight; 2 WCU per transactional write
+    p_busy     = 1 - (1 - p_conflict)(1 - p_throttle)
+
+Scenarios: today's design (one counter item, the real shared/ code: RegistrationManager with its
+bounded retries) at the API's stage throttle (100 req/s) and at 1,000 req/s; and the proposed
+sharded counter (N counter items per event; a prototype here, not in shared/) at 1,000 req/s.
+Backoff sleeps are recorded, not slept. Counts: answered (201 / 409 full), 503 (gave up),
+conflicted attempts, retries, and whether the event was overbooked.
+
+    .venv/bin/python -m bench.hot_event --requests 10000 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import random
+import types
+from typing import Any
+
+from bench.common import FAKE_AWS, write_json
+
+TAU = 0.010  # s a transaction holds its items (DynamoDB transactional write latency, p50 order)
+PARTITION_WCU = 1000  # per partition (and so per item), per second
+WCU_PER_TRANSACTIONAL_WRITE = 2
+
+
+def busy_rate(rate_per_item: float) -> float:
+    conflict = 1 - math.exp(-rate_per_item * TAU)
+    throttle = max(0.0, 1 - (PARTITION_WCU / WCU_PER_TRANSACTIONAL_WRITE) / rate_per_item)
+    return 1 - (1 - conflict) * (1 - throttle)
+
+
+class Injector:
+    """Cancels TransactWriteItems calls that touch the hot event with probability `rate`, the way
+    DynamoDB does (TransactionCanceledException, reason TransactionConflict / ThrottlingError)."""
+
+    def __init__(self, rate: float, seed: int = 7) -> None:
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.attempts = 0
+        self.conflicted = 0
+
+    def __call__(self, params: dict[str, Any], **_: Any) -> Any:
+        body = json.loads(params.get("body") or b"{}")
+        items = body.get("TransactItems", [])
+        self.attempts += 1
+        if self.random.random() >= self.rate:
+            return None
+        self.conflicted += 1
+        reasons = [{"Code": "TransactionConflict" if i == 0 else "None"} for i in range(len(items))]
+        parsed = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled (injected)"},
+            "CancellationReasons": reasons,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return types.SimpleNamespace(status_code=400, headers={}, content=b""), parsed
+
+
+class SimulatedSleep:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.seconds = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.calls += 1
+        self.seconds += seconds
+
+
+def _users(client: Any, table: str, count: int) -> list[str]:
+    users = [f"hot-u{n:05d}" for n in range(count)]
+    for start in range(0, count, 25):
+        client.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": {"userId": {"S": u}, "name": {"S": "Hot"}, "createdAt": {"S": "2026"}}}}
+                    for u in users[start : start + 25]
+                ]
+            }
+        )
+    return users
+
+
+def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[str, Any]:
+    """The shipped code path: RegistrationManager.register_user on one counter item."""
+    import boto3
+
+    from local import config
+    from shared.errors import EventFullError, ServiceUnavailableError
+    from shared.managers import events, registrations
+    from shared.repositories import dynamo
+    from shared.repositories.dynamo import get_client
+    from tests.conftest import reset_process_caches
+
+    reset_process_caches()
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    users = _users(client, config.load()["custom"]["tables"]["users"], requests)
+    from shared.models.requests import EventCreate
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        events.default().create(
+            EventCreate.model_validate(
+                {
+                    "eventId": "hot",
+                    "title": "Hot",
+                    "date": "2026-12-01",
+                    "location": "Hall A",
+                    "organizer": "Ada",
+                    "capacity": capacity,
+                    "waitlistEnabled": False,
+                }
+            )
+        )
+    injector = Injector(busy_rate(rate_per_item))
+    get_client().meta.events.register("before-call.dynamodb.TransactWriteItems", injector)
+    sleep = SimulatedSleep()
+    real_time = dynamo.time
+    dynamo.time = sleep  # type: ignore[assignment]
+    counts = {"201": 0, "409": 0, "503": 0}
+    try:
+        manager = registrations.default()
+        for user in users:
+            try:
+                manager.register_user(user, "hot")
+                counts["201"] += 1
+            except EventFullError:
+                counts["409"] += 1
+            except ServiceUnavailableError:
+                counts["503"] += 1
+    finally:
+        dynamo.time = real_time
+    event = client.get_item(TableName=config.load()["custom"]["tables"]["events"], Key={"eventId": {"S": "hot"}})
+    registered = int(event["Item"]["registeredCount"]["N"])
+    return _report(
+        f"today: 1 counter item, {rate_per_item:.0f} tx/s",
+        1,
+        rate_per_item,
+        injector,
+        sleep,
+        counts,
+        requests,
+        capacity,
+        registered,
+    )
+
+
+def sharded_design(requests: int, capacity: int, rate: float, shards: int) -> dict[str, Any]:
+    """Prototype: the event's seats split over `shards` counter items (capacity/N each). A request
+    reads all shard counters (one BatchGetItem, no write units), picks a random shard with seats
+    left and confirms with one transaction on that shard (counter +1, ConditionCheck user, Put
+    registration — the registration key still makes a user's seat unique per event). A busy
+    cancellation is retried with the same backoff as shared/; a shard that filled meanwhile sends
+    the request back to the counters; no shard with seats left: 409 full."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from local import config
+    from shared.repositories import dynamo
+
+    tables = config.load()["custom"]["tables"]
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    users = _users(client, tables["users"], requests)
+    event_id = f"hot-sharded-{shards}"
+    share = [capacity // shards + (1 if k < capacity % shards else 0) for k in range(shards)]
+    keys = [f"{event_id}#{k}" for k in range(shards)]
+    for key, seats in zip(keys, share, strict=True):
+        client.put_item(
+            TableName=tables["events"],
+            Item={"eventId": {"S": key}, "capacity": {"N": str(seats)}, "registeredCount": {"N": "0"}},
+        )
+    injector = Injector(busy_rate(rate / shards), seed=11)
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", injector)
+    sleep = SimulatedSleep()
+    real_time = dynamo.time
+    dynamo.time = sleep  # type: ignore[assignment]
+    attempts_allowed = int(os.environ.get("TRANSACTION_ATTEMPTS", "40"))
+    counts = {"201": 0, "409": 0, "503": 0}
+    chooser = random.Random(3)
+    try:
+        for user in users:
+            outcome = "503"
+            for attempt in range(attempts_allowed):
+                response = client.batch_get_item(
+                    RequestItems={tables["events"]: {"Keys": [{"eventId": {"S": k}} for k in keys]}}
+                )
+                open_shards = [
+                    item["eventId"]["S"]
+                    for item in response["Responses"][tables["events"]]
+                    if int(item["registeredCount"]["N"]) < int(item["capacity"]["N"])
+                ]
+                if not open_shards:
+                    outcome = "409"
+                    break
+                shard = chooser.choice(open_shards)
+                try:
+                    client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Update": {
+                                    "TableName": tables["events"],
+                                    "Key": {"eventId": {"S": shard}},
+                                    "UpdateExpression": "SET registeredCount = registeredCount + :one",
+                                    "ConditionExpression": "registeredCount < #capacity",
+                                    "ExpressionAttributeNames": {"#capacity": "capacity"},
+                                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                                }
+                            },
+                            {
+                                "ConditionCheck": {
+                                    "TableName": tables["users"],
+                                    "Key": {"userId": {"S": user}},
+                                    "ConditionExpression": "attribute_exists(userId)",
+                                }
+                            },
+                            {
+                                "Put": {
+                                    "TableName": tables["registrations"],
+                                    "Item": {
+                                        "eventId": {"S": event_id},
+                                        "userId": {"S": user},
+                                        "status": {"S": "confirmed"},
+                                        "registeredAt": {"S": "2026"},
+                                    },
+                                    "ConditionExpression": "attribute_not_exists(userId)",
+                                }
+                            },
+                        ]
+                    )
+                    outcome = "201"
+                    break
+                except ClientError as exc:
+                    reasons = dynamo.cancellation_reasons(exc)
+                    if dynamo.is_busy_cancellation(reasons):
+                        dynamo.backoff(attempt)
+                        continue
+                    if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                        continue  # that shard filled meanwhile: read the counters again
+                    raise
+            counts[outcome] += 1
+    finally:
+        dynamo.time = real_time
+    response = client.batch_get_item(RequestItems={tables["events"]: {"Keys": [{"eventId": {"S": k}} for k in keys]}})
+    registered = sum(int(item["registeredCount"]["N"]) for item in response["Responses"][tables["events"]])
+    return _report(
+        f"sharded: {shards} counter items, {rate:.0f} tx/s",
+        shards,
+        rate / shards,
+        injector,
+        sleep,
+        counts,
+        requests,
+        capacity,
+        registered,
+    )
+
+
+def _report(
+    name: str,
+    items: int,
+    rate_per_item: float,
+    injector: Injector,
+    sleep: SimulatedSleep,
+    counts: dict[str, int],
+    requests: int,
+    capacity: int,
+    registered: int,
+) -> dict[str, Any]:
+    return {
+        "scenario": name,
+        "counter_items": items,
+        "tx_per_item_per_s": rate_per_item,
+        "injected_busy_rate": injector.rate,
+        "requests": requests,
+        "capacity": capacity,
+        "answered_201": counts["201"],
+        "answered_409_full": counts["409"],
+        "answered_503": counts["503"],
+        "transaction_attempts": injector.attempts,
+        "conflicted": injector.conflicted,
+        "retried": sleep.calls,
+        "backoff_seconds_total": sleep.seconds,
+        "registered_count": registered,
+        "overbooked": registered > capacity,
+    }
+
+
+def run(requests: int, capacity: int, shards: int) -> dict[str, Any]:
+    os.environ.update(FAKE_AWS)
+    from local import config
+
+    for key, value in config.environment().items():
+        os.environ[key] = value
+    os.environ["DYNAMODB_ENDPOINT"] = ""
+    from moto import mock_aws
+
+    from local.dynamodb import install_fast_transactions
+
+    install_fast_transactions()
+    scenarios = []
+    for kind, rate in (("today", 100.0), ("today", 1000.0), ("sharded", 1000.0)):
+        with mock_aws():
+            import boto3
+
+            config.create_tables(boto3.client("dynamodb", region_name="us-east-1"))
+            if kind == "today":
+                # Today's design rejects most of a burst at once: the comparison needs fewer requests.
+                scenarios.append(current_design(max(requests // 5, 10), capacity, rate))
+            else:
+                scenarios.append(sharded_design(requests, capacity, rate, shards))
+    return {"tau_s": TAU, "scenarios": scenarios}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--capacity", type=int, default=1_000)
+    parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--json", required=True)
+    args = parser.parse_args()
+    write_json(args.json, run(args.requests, args.capacity, args.shards))
+
+
+if __name__ == "__main__":
+    main()
