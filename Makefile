@@ -59,5 +59,18 @@ deploy: install
 remove: install
 	npx osls remove --stage $${STAGE:-dev}
 
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+## make bench: every benchmark (cold start, warm latency, round trips, load, hot event, package), rewrites bench/RESULTS.md
+bench: install $(BENCH_STAMP)
+	$(PY) -m bench
+
+## make bench-smoke: the same benchmarks with tiny counts (< 60 s), no timing asserted, RESULTS.md untouched
+bench-smoke: install $(BENCH_STAMP)
+	$(PY) -m bench --smoke > /dev/null
+
 clean:
 	rm -rf .serverless .pytest_cache .hypothesis

@@ -1,0 +1,223 @@
+"""`make bench`: every benchmark in one run, a table on stdout, and bench/RESULTS.md rewritten with
+the machine, the date and the exact commands. `--smoke` (make bench-smoke): the same code paths
+with tiny counts, a few functions, no RESULTS.md; it asserts nothing about timing.
+
+    .venv/bin/python -m bench [--smoke] [--results bench/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, functions
+
+FULL = {
+    "cold": ["--runs", "15"],
+    "warm": ["--calls", "1000"],
+    "load": ["--registrations", "1000", "--clients", "32", "--capacity", "100", "--unregistrations", "100"],
+    "hot_event": ["--requests", "10000", "--capacity", "1000", "--shards", "20"],
+    "package": ["--runs", "9"],
+}
+SMOKE = {
+    "cold": ["--runs", "1", "--only", "health", "register"],
+    "warm": ["--calls", "3"],
+    "load": ["--registrations", "12", "--clients", "4", "--capacity", "4", "--unregistrations", "2"],
+    "hot_event": ["--requests", "50", "--capacity", "10", "--shards", "4"],
+    "package": ["--runs", "1", "--only", "register"],
+}
+PROFILED = ["functions.registrations.register", "bench.baselines.monolith"]
+
+
+def phase(name: str, args: list[str], out: Path) -> tuple[dict[str, Any], str]:
+    command = [sys.executable, "-m", f"bench.{name}", *args, "--json", str(out / f"{name}.json")]
+    shown = " ".join([os.path.relpath(sys.executable, ROOT), "-m", f"bench.{name}", *args, "--json", "…"])
+    print(f"[bench] {shown}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"[bench]   {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return json.loads((out / f"{name}.json").read_text()), shown
+
+
+def profiles() -> dict[str, dict[str, float]]:
+    from bench.coldstart import base_environment, profile
+
+    env = base_environment()
+    return {module: profile(module, env).by_group() for module in PROFILED}
+
+
+def x(value: float) -> str:
+    return f"{value:.2f}×"  # noqa: RUF001 - a ratio
+
+
+def ms(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def render(results: dict[str, Any], commands: dict[str, str], started: float, load_avg: tuple[float, ...]) -> str:
+    cold, warm, load, hot, package = (results[k] for k in ("cold", "warm", "load", "hot_event", "package"))
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if "model name" in line
+            ),
+            "?",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    t = cold["targets"]
+    floor, mono = t["floor"]["median_ms"], t["monolith"]["median_ms"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` (`{os.path.relpath(sys.executable, ROOT)} -m bench`) on "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit.strip()}, in "
+        f"{(time.monotonic() - started) / 60:.1f} min.",
+        "",
+        f"- Machine: {os.cpu_count()} CPUs ({cpu}), {platform.platform()}; load average before "
+        f"{' / '.join(f'{v:.1f}' for v in load_avg)}, after {' / '.join(f'{v:.1f}' for v in os.getloadavg())} "
+        "(a shared, noisy machine: read the ratios, measured in the same run, not the milliseconds).",
+        f"- Python {platform.python_version()} (venv) for everything but the package check, which uses "
+        f"{package['python']} as Lambda does.",
+        "- Commands (each phase is its own process; `…` is a temporary JSON file):",
+        *[f"  - `{command}`" for command in commands.values()],
+        "",
+        "## 1. Cold start: import the handler and serve the first request (as built, with .pyc)",
+        "",
+        f"Whole-process wall time of a fresh `python -c` that imports the module and calls the handler once, "
+        f"median of {cold['runs']} runs (round-robin, one discarded warm-up each), against one shared moto "
+        "server (`local.dynamodb`, seeded once). Floor: `bench/baselines/floor.py` (`import boto3` + one "
+        "DynamoDB client). Monolith: `bench/baselines/monolith.py` (FastAPI + Mangum) serving a registration. "
+        "RSS: the process's peak (VmHWM) after the request.",
+        "",
+        "| function | first request | median (ms) | / floor | / monolith | peak RSS (MB) | RSS / monolith |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    mono_rss = t["monolith"]["rss_mb"]
+    for name, value in t.items():
+        label = f"*{name}*" if name in ("floor", "floor + 1 GetItem", "monolith") else name
+        rss = value["rss_mb"]
+        lines.append(
+            f"| {label} | {value['status'] if value['status'] is not None else '—'} | {ms(value['median_ms'])} "
+            f"| {x(value['median_ms'] / floor)} | {x(value['median_ms'] / mono)} "
+            f"| {f'{rss:.0f}' if rss else '—'} | {x(rss / mono_rss) if rss else '—'} |"
+        )
+    lines += [
+        "",
+        "## 1b. The deployment package, as Lambda imports it (python3.12, read-only, no bytecode writes)",
+        "",
+        f"`osls package` → the zip ({package['pyc_in_zip']} `.pyc` added by `plugins/bytecode.js`) extracted "
+        "to a read-only directory (`chmod a-w`), `PYTHONDONTWRITEBYTECODE=1`, boto3 from a separate "
+        "python3.12 directory with its bytecode (the runtime provides it); import only, median of "
+        f"{package['runs']} runs. Floor: {ms(package['floor_ms'])} ms.",
+        "",
+        "| function | with .pyc (ms) | / floor | without .pyc (ms) | / floor |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for name, value in package["functions"].items():
+        lines.append(
+            f"| {name} | {ms(value['with .pyc'])} | {x(value['with .pyc'] / package['floor_ms'])} "
+            f"| {ms(value['without .pyc'])} | {x(value['without .pyc'] / package['floor_ms'])} |"
+        )
+    lines += [
+        "",
+        "## 2. Warm latency in-process, and 3. DynamoDB round trips",
+        "",
+        f"Each handler called {warm['calls']} times with an API Gateway event on moto (`mock_aws`, tables from "
+        "serverless.yml, the local stack's atomic TransactWriteItems instead of moto's table copies), ours and "
+        "the monolith's (via Mangum) interleaved, same data. Round trips: `before-call.dynamodb.*` events per call.",
+        "",
+        "| operation | ours p50 / p99 (ms) | monolith p50 / p99 (ms) | p50 ratio | p99 ratio "
+        "| round trips ours | monolith | minimum (data-model.md) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, value in warm["operations"].items():
+        ours, mono_ = value["ours"], value["mono"]
+        lines.append(
+            f"| {name} | {ms(ours['p50_ms'])} / {ms(ours['p99_ms'])} | {ms(mono_['p50_ms'])} / {ms(mono_['p99_ms'])} "
+            f"| {x(ours['p50_ms'] / mono_['p50_ms'])} | {x(ours['p99_ms'] / mono_['p99_ms'])} "
+            f"| {ours['round_trips']} ({', '.join(ours['operations'])}) | {mono_['round_trips']} "
+            f"({', '.join(mono_['operations'])}) | {value['minimum']} |"
+        )
+    lines += [
+        "",
+        "## 4. The local stack under load (`python -m local.run`: serverless-offline + embedded moto)",
+        "",
+        f"{load['registrations']} registrations for one event (capacity {load['capacity']}, waitlist on) from "
+        f"{load['clients']} concurrent clients, after warming the register function with 1, 2, 4, … concurrent "
+        f"requests ({load['warm_up_seconds']:.0f} s). Then {load['unregistrations']} unregistrations (8 clients) "
+        "and the time from each DELETE's answer until the head it freed a seat for is listed as confirmed.",
+        "",
+        "| requests/s | p50 (ms) | p99 (ms) | answers | errors | final state | promoted | promotion p50 (ms) "
+        "| promotion max (ms) |",
+        "|--:|--:|--:|---|--:|---|--:|--:|--:|",
+        f"| {load['rps']:.1f} | {ms(load['p50_ms'])} | {ms(load['p99_ms'])} | "
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(load['statuses'].items()))} | {load['errors']} | "
+        f"{load['confirmed']} confirmed, {load['waiting']} waiting, positions 1..{load['waiting']}: "
+        f"{'ok' if load['state_ok'] else 'WRONG'} | {load['promoted']}/{load['unregistrations']} "
+        f"({'ok' if load['promotions_ok'] else 'WRONG'}) | {ms(load['promotion_p50_ms'])} | "
+        f"{ms(load['promotion_max_ms'])} |",
+        "",
+        "## 5. Hot event simulation (see docs/scaling.md)",
+        "",
+        f"moto + injected busy cancellations (τ = {hot['tau_s'] * 1000:.0f} ms); backoff recorded, not slept.",
+        "",
+        "| scenario | requests | seats | injected busy rate | 201 | 409 full | 503 | attempts | conflicted "
+        "| retried | registered | overbooked |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for s in hot["scenarios"]:
+        lines.append(
+            f"| {s['scenario']} | {s['requests']} | {s['capacity']} | {s['injected_busy_rate']:.3f} "
+            f"| {s['answered_201']} | {s['answered_409_full']} | {s['answered_503']} | {s['transaction_attempts']} "
+            f"| {s['conflicted']} | {s['retried']} | {s['registered_count']} | {'YES' if s['overbooked'] else 'no'} |"
+        )
+    if "profiles" in results:
+        groups = sorted({g for p in results["profiles"].values() for g in p})
+        lines += [
+            "",
+            "## Where import time goes (`python -X importtime`, with .pyc, sum of self times, ms)",
+            "",
+            "| module | " + " | ".join(groups) + " |",
+            "|---|" + "--:|" * len(groups),
+        ]
+        for module, totals in results["profiles"].items():
+            lines.append(f"| `{module}` | " + " | ".join(ms(totals.get(g, 0.0)) for g in groups) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    started, load_avg = time.monotonic(), os.getloadavg()
+    plan = SMOKE if args.smoke else FULL
+    assert functions(), "serverless.yml lists no functions"
+    results: dict[str, Any] = {}
+    commands: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-") as out:
+        for name, phase_args in plan.items():
+            results[name], commands[name] = phase(name, phase_args, Path(out))
+    results["profiles"] = profiles()
+    text = render(results, commands, started, load_avg)
+    sys.stdout.write(text)
+    if not args.smoke:
+        args.results.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
