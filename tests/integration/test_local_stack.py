@@ -62,7 +62,11 @@ def test_health(api: LocalStack) -> None:
 
 
 def test_startup_reports_where_it_listens(api: LocalStack) -> None:
-    assert f"API ready on {api.base_url}" in api.log_path.read_text(errors="replace")
+    # local.run prints once its own /health probe succeeds, which may be just after ours.
+    deadline = time.monotonic() + 15
+    while f"API ready on {api.base_url}" not in api.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, api.log_tail()
+        time.sleep(0.1)
 
 
 def test_events_and_users_over_http(api: LocalStack) -> None:
