@@ -79,8 +79,11 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     request-validation failures are 400 `{"detail"}` (Powertools documents 422), bodies over the
     limit are 413, unexpected failures 500, and a list with more pages sets X-Next-Token.
     Route-specific answers (201, 404, 409, 503, response bodies) belong to the route decorators."""
+    from local.openapi_responses import describe_routes
+    from local.openapi_responses import schemas as route_schemas
     from shared.api import NEXT_TOKEN_HEADER
 
+    describe_routes(document, _error)
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             responses = {int(code): response for code, response in operation["responses"].items()}
@@ -98,6 +101,8 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     for name in _POWERTOOLS_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     schemas.setdefault("Error", ERROR_SCHEMA)
+    for name, schema in route_schemas().items():
+        schemas.setdefault(name, schema)
     return document
 
 

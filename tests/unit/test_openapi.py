@@ -138,3 +138,18 @@ def test_errors_are_documented_as_the_api_answers_them() -> None:
             assert responses["400"]["content"]["application/json"]["schema"] == error, (method, path)
         if "requestBody" in operation:
             assert "413" in responses, (method, path)
+
+
+def test_every_operation_documents_its_success_body_and_errors() -> None:
+    from local.openapi_responses import ROUTES as DOCUMENTED
+    from shared.api.routes import ROUTES
+
+    operations = {(method.lower(), path) for path, methods in ROUTES.items() for method in methods}
+    assert operations - {("get", "/openapi.json")} == set(DOCUMENTED)
+    for (method, path), (status, _, _, errors) in DOCUMENTED.items():
+        responses = DOCUMENT["paths"][path][method]["responses"]
+        assert "content" in responses[str(status)], (method, path)
+        assert {str(code) for code in errors} <= set(responses)
+    assert set(DOCUMENT["paths"]["/events"]["post"]["responses"]) >= {"201", "409"}
+    headers = [p["name"] for p in DOCUMENT["paths"]["/events/{eventId}/registrations"]["post"]["parameters"]]
+    assert "Idempotency-Key" in headers
