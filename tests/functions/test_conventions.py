@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from typing import Any
 
 import pytest
@@ -17,31 +16,10 @@ from shared.managers.events import EventManager
 from shared.managers.users import UserManager
 from shared.repositories.events import EventRepository
 from tests.builders import ApiClient, ApiResponse
+from tests.helpers import assert_error, event_body, make_event, uid
 
 ORIGIN = {"Origin": "https://app.example.com"}
 MAX_BODY = 64 * 1024
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def event_body(**fields: Any) -> dict[str, Any]:
-    return {"title": "Talk", "date": "2026-12-01", "location": "Hall", "organizer": "Org", **fields}
-
-
-def make_event(api: ApiClient, **fields: Any) -> dict[str, Any]:
-    response = api.post("/events", event_body(eventId=uid("evt"), **fields))
-    assert response.status == 201, response.body
-    return response.body
-
-
-def assert_error(response: ApiResponse, status: int, *mentions: str) -> None:
-    assert response.status == status, (response.status, response.body)
-    assert isinstance(response.body, dict) and set(response.body) == {"detail"}, response.body
-    assert isinstance(response.body["detail"], str) and response.body["detail"]
-    for word in mentions:
-        assert word in response.body["detail"], (word, response.body["detail"])
 
 
 def assert_cors(response: ApiResponse) -> None:

@@ -13,25 +13,11 @@ import pytest
 
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient, ApiResponse, LambdaContext, api_event
+from tests.helpers import assert_error, event_body, make_event, uid
 from tests.invariants import check_invariants
 
 READ_ONLY = ["createdAt", "updatedAt", "registeredCount", "waitlistCount"]
 STATUSES = ["draft", "scheduled", "active", "cancelled", "completed"]
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def event_body(**fields: Any) -> dict[str, Any]:
-    body = {"title": "Talk", "date": "2026-12-01", "location": "Hall", "organizer": "Org"}
-    return {**body, **fields}
-
-
-def make_event(api: ApiClient, **fields: Any) -> dict[str, Any]:
-    response = api.post("/events", event_body(eventId=uid("evt"), **fields))
-    assert response.status == 201, response.body
-    return response.body
 
 
 def make_users(api: ApiClient, count: int) -> list[str]:
@@ -45,15 +31,6 @@ def make_users(api: ApiClient, count: int) -> list[str]:
 
 def register(api: ApiClient, event_id: str, user_id: str) -> ApiResponse:
     return api.post(f"/events/{event_id}/registrations", {"userId": user_id})
-
-
-def assert_error(response: ApiResponse, status: int, *mentions: str) -> None:
-    """The status, a body that is exactly {"detail": <non-empty str>}, and the words it must name."""
-    assert response.status == status, (response.status, response.body)
-    assert isinstance(response.body, dict) and set(response.body) == {"detail"}, response.body
-    assert isinstance(response.body["detail"], str) and response.body["detail"]
-    for word in mentions:
-        assert word in response.body["detail"], (word, response.body["detail"])
 
 
 def assert_utc_timestamp(text: str) -> datetime:

@@ -23,6 +23,7 @@ from moto import mock_aws
 from local import config
 from tests.builders import ApiClient, LambdaContext, api_event
 from tests.conftest import reset_process_caches
+from tests.helpers import stored_items
 
 MAX_BODY = 64 * 1024
 EVENT = "evt-hostile"  # full (capacity 1): HOLDER confirmed, WAITER on the waitlist
@@ -357,22 +358,6 @@ WRITE_ROUTES = {
 # -- running a case --------------------------------------------------------------------------------
 
 
-def stored(client: Any) -> dict[str, list[str]]:
-    """Every item of every table, exactly as DynamoDB returns it."""
-    found: dict[str, list[str]] = {}
-    for table in client.list_tables()["TableNames"]:
-        items: list[str] = []
-        params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-        while True:
-            response = client.scan(**params)
-            items.extend(json.dumps(item, sort_keys=True) for item in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        found[table] = sorted(items)
-    return found
-
-
 def send(api: ApiClient, hostile: Case) -> tuple[int, str, str]:
     """The request exactly as given (a '#', '?' or NUL in the path included, which URL parsing
     would cut or refuse) to the handler serverless.yml routes it to. Returns the status, the raw
@@ -402,7 +387,7 @@ class Store:
             self.client.delete_table(TableName=table)
         config.create_tables(self.client)
         seed(self.api)
-        self.baseline = stored(self.client)
+        self.baseline = stored_items(self.client)
 
 
 @pytest.fixture(scope="module")
@@ -442,7 +427,7 @@ def test_hostile_request_is_refused_with_detail_and_changes_nothing(store: Store
     status, raw_body, module = send(store.api, hostile)
 
     # Then nothing stored changed ...
-    after = stored(store.client)
+    after = stored_items(store.client)
     if after != store.baseline:
         store.reset()
         pytest.fail(f"{hostile.id} changed stored data (status {status}, body {raw_body[:300]!r})")

@@ -21,6 +21,7 @@ from shared.repositories.reconcile import ActualCounts, ReconcileRepository, Sto
 from tests.builders import ApiClient, LambdaContext
 from tests.concurrency.conftest import live_dynamodb, server  # noqa: F401 - fixtures for the CLI test
 from tests.functions.test_registrations import make_event, make_users, register
+from tests.helpers import stored_items
 from tests.invariants import check_invariants
 
 
@@ -35,22 +36,6 @@ def fresh_manager() -> Iterator[None]:
 def tables() -> list[str]:
     settings = get_settings()
     return [settings.events_table, settings.users_table, settings.registrations_table, settings.waitlist_table]
-
-
-def stored_bytes(client: Any) -> dict[str, list[str]]:
-    """Every item of every table, exactly as DynamoDB returns it."""
-    found: dict[str, list[str]] = {}
-    for table in tables():
-        items: list[str] = []
-        params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-        while True:
-            response = client.scan(**params)
-            items.extend(json.dumps(item, sort_keys=True) for item in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        found[table] = sorted(items)
-    return found
 
 
 def set_counters(client: Any, event_id: str, **counters: int) -> None:
@@ -213,12 +198,12 @@ class TestRepairs:
         api.delete(f"/events/{event_id}/registrations/{holder}")
         set_counters(dynamodb, event_id, waitlistCount=7)
         assert run_reconcile()["repaired"]
-        before = stored_bytes(dynamodb)
+        before = stored_items(dynamodb, tables())
 
         report = run_reconcile()
 
         assert report["repaired"] == [] and report["skipped"] == []
-        assert stored_bytes(dynamodb) == before
+        assert stored_items(dynamodb, tables()) == before
 
 
 class TestHealthyStore:
@@ -226,12 +211,12 @@ class TestHealthyStore:
         events = healthy_store(api)
         for event_id in events:
             check_invariants(dynamodb, event_id, quiet=True)
-        before = stored_bytes(dynamodb)
+        before = stored_items(dynamodb, tables())
 
         report = run_reconcile()
 
         assert report == {"checked": len(events), "repaired": [], "skipped": [], "complete": True}
-        assert stored_bytes(dynamodb) == before
+        assert stored_items(dynamodb, tables()) == before
 
     def test_no_write_request_is_even_sent(self, api: ApiClient, dynamodb: Any) -> None:
         healthy_store(api)
@@ -256,12 +241,12 @@ class TestHealthyStore:
             UpdateExpression="SET deleting = :true, registeredCount = :n",
             ExpressionAttributeValues={":true": {"BOOL": True}, ":n": {"N": "9"}},
         )
-        before = stored_bytes(dynamodb)
+        before = stored_items(dynamodb, tables())
 
         report = run_reconcile()
 
         assert report == {"checked": 0, "repaired": [], "skipped": [], "complete": True}
-        assert stored_bytes(dynamodb) == before
+        assert stored_items(dynamodb, tables()) == before
 
 
 class Hooked(ReconcileRepository):
@@ -356,7 +341,7 @@ class TestConcurrentWrites:
             TableName=get_settings().registrations_table,
             Key={"eventId": {"S": event_id}, "userId": {"S": waiter}},
         )
-        before = stored_bytes(dynamodb)
+        before = stored_items(dynamodb, tables())
 
         report = run_reconcile()
 
@@ -364,7 +349,7 @@ class TestConcurrentWrites:
         assert report["skipped"] == [
             {"eventId": event_id, "reason": "1 waitlist entries but 0 waitlisted registrations"}
         ]
-        assert stored_bytes(dynamodb) == before
+        assert stored_items(dynamodb, tables()) == before
 
 
 class TestHandlerAndCli:

@@ -10,19 +10,8 @@ from typing import Any
 import pytest
 
 from shared.config import get_settings
-from tests.builders import ApiClient, ApiResponse
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def assert_error(response: ApiResponse, status: int, *mentions: str) -> None:
-    assert response.status == status, (response.status, response.body)
-    assert isinstance(response.body, dict) and set(response.body) == {"detail"}, response.body
-    assert isinstance(response.body["detail"], str) and response.body["detail"]
-    for word in mentions:
-        assert word in response.body["detail"], (word, response.body["detail"])
+from tests.builders import ApiClient
+from tests.helpers import assert_error, uid
 
 
 def stored_users(client: Any) -> list[dict[str, Any]]:
