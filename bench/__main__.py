@@ -26,7 +26,7 @@ FULL = {
     "warm": ["--calls", "1000"],
     "load": ["--registrations", "1000", "--clients", "32", "--capacity", "100", "--unregistrations", "100"],
     "hot_event": ["--requests", "10000", "--capacity", "1000", "--shards", "20"],
-    "package": ["--runs", "9"],
+    "package": ["--runs", "5"],
 }
 SMOKE = {
     "cold": ["--runs", "1", "--only", "health", "register"],
