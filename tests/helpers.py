@@ -24,6 +24,20 @@ def make_event(api: ApiClient, **fields: Any) -> dict[str, Any]:
     return response.body
 
 
+def make_users(api: ApiClient, count: int) -> list[str]:
+    """Creates `count` users named "Person 0", "Person 1", …; returns their ids."""
+    users = []
+    for n in range(count):
+        user_id = uid(f"user{n}")
+        assert api.post("/users", {"userId": user_id, "name": f"Person {n}"}).status == 201
+        users.append(user_id)
+    return users
+
+
+def register(api: ApiClient, event_id: str, user_id: str) -> ApiResponse:
+    return api.post(f"/events/{event_id}/registrations", {"userId": user_id})
+
+
 def assert_error(response: ApiResponse, status: int, *mentions: str) -> None:
     """The status, a body of exactly {"detail": non-empty str}, and each word in the detail."""
     assert response.status == status, (response.status, response.body)

@@ -13,24 +13,11 @@ import pytest
 
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient, ApiResponse, LambdaContext, api_event
-from tests.helpers import assert_error, event_body, make_event, uid
+from tests.helpers import assert_error, event_body, make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 READ_ONLY = ["createdAt", "updatedAt", "registeredCount", "waitlistCount"]
 STATUSES = ["draft", "scheduled", "active", "cancelled", "completed"]
-
-
-def make_users(api: ApiClient, count: int) -> list[str]:
-    users = []
-    for n in range(count):
-        user_id = uid(f"user{n}")
-        assert api.post("/users", {"userId": user_id, "name": f"Person {n}"}).status == 201
-        users.append(user_id)
-    return users
-
-
-def register(api: ApiClient, event_id: str, user_id: str) -> ApiResponse:
-    return api.post(f"/events/{event_id}/registrations", {"userId": user_id})
 
 
 def assert_utc_timestamp(text: str) -> datetime:

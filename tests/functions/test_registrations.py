@@ -3,7 +3,6 @@ and the DynamoDB round trips each operation costs (counted through botocore, not
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -11,11 +10,8 @@ import pytest
 from shared.config import get_settings
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
+from tests.helpers import make_users, register, uid
 from tests.invariants import check_invariants
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
@@ -34,19 +30,6 @@ def make_event(api: ApiClient, **fields: Any) -> str:
     response = api.post("/events", {**body, **fields})
     assert response.status == 201, response.body
     return event_id
-
-
-def make_users(api: ApiClient, count: int) -> list[str]:
-    users = []
-    for n in range(count):
-        user_id = uid(f"user{n}")
-        assert api.post("/users", {"userId": user_id, "name": f"Person {n}"}).status == 201
-        users.append(user_id)
-    return users
-
-
-def register(api: ApiClient, event_id: str, user_id: str) -> Any:
-    return api.post(f"/events/{event_id}/registrations", {"userId": user_id})
 
 
 class TestRegister:
