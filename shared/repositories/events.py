@@ -133,14 +133,5 @@ class EventRepository:
                 raise NotFoundError(f"Event {event_id} not found") from exc
             raise
 
-    def is_deleting(self, event_id: str) -> bool:
-        item = self._client.get_item(
-            TableName=self._table,
-            Key={"eventId": value(event_id)},
-            ProjectionExpression="eventId, deleting",
-            ConsistentRead=True,
-        ).get("Item")
-        return bool(item) and "deleting" in item
-
     def delete(self, event_id: str) -> None:
         self._client.delete_item(TableName=self._table, Key={"eventId": value(event_id)})
