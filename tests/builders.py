@@ -73,7 +73,7 @@ class ApiResponse:
     headers: dict[str, str]
 
 
-def _routes() -> list[tuple[re.Pattern[str], str, str, list[str]]]:
+def _routes() -> list[tuple[re.Pattern[str], str, str, list[str], str]]:
     routes = []
     for function in config.load()["functions"].values():
         module = function["handler"].rsplit(".", 1)[0].replace("/", ".")
@@ -85,7 +85,7 @@ def _routes() -> list[tuple[re.Pattern[str], str, str, list[str]]]:
             names = re.findall(r"\{(\w+)\+?\}", path)
             regex = re.sub(r"\\\{\w+\\\+\\\}", "(.+)", re.escape(path))
             regex = re.sub(r"\\\{\w+\\\}", "([^/]+)", regex)
-            routes.append((re.compile(f"^{regex}$"), http["method"].upper(), module, names))
+            routes.append((re.compile(f"^{regex}$"), http["method"].upper(), module, names, path))
     # Like API Gateway: exact methods before ANY, specific paths before the greedy proxy.
     return sorted(routes, key=lambda r: (r[1] == "ANY", "(.+)" in r[0].pattern))
 
@@ -97,15 +97,15 @@ class ApiClient:
         self._routes = _routes()
 
     def handler_for(self, method: str, path: str) -> tuple[str, dict[str, str], str]:
-        for regex, route_method, module, names in self._routes:
+        for regex, route_method, module, names, resource in self._routes:
             match = regex.match(path)
             if match and route_method in (method, "ANY"):
-                resource = regex.pattern
                 return module, dict(zip(names, match.groups(), strict=True)), resource
         raise AssertionError(f"serverless.yml routes nothing for {method} {path}")
 
     def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
-        module_name, params, _ = self.handler_for(method, urlsplit(path).path)
+        module_name, params, resource = self.handler_for(method, urlsplit(path).path)
+        kwargs.setdefault("resource", resource)
         event = api_event(method, path, body, path_parameters=params or None, **kwargs)
         module = importlib.import_module(module_name)
         result = module.lambda_handler(event, LambdaContext())

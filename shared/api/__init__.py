@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.pagination import decode_token, encode_token
+from shared.api.paths import path_problem
 from shared.api.routes import match
 from shared.config import get_settings
 from shared.errors import (
@@ -136,6 +137,14 @@ def build_app() -> APIGatewayRestResolver:
             return Response(status_code=204, content_type=None, body="", headers=allow)
         return next_middleware(app)
 
+    def check_path(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+        # A gateway that normalises paths before routing (serverless-offline did: `…/%2E%2E`
+        # reached the parent route) must never make one route serve another route's request.
+        problem = path_problem(app.current_event.raw_event)
+        if problem:
+            raise InvalidRequestError(problem)
+        return next_middleware(app)
+
     def check_path_ids(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
         # Powertools' route patterns refuse some characters ('#', '"', control characters) before the
         # Path(pattern=…) check runs, and ignore a trailing newline: check every path id here.
@@ -147,7 +156,7 @@ def build_app() -> APIGatewayRestResolver:
             )
         return next_middleware(app)
 
-    app.use(middlewares=[answer_preflight, limit_body, check_path_ids])
+    app.use(middlewares=[answer_preflight, limit_body, check_path, check_path_ids])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:

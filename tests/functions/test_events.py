@@ -29,8 +29,8 @@ def assert_utc_timestamp(text: str) -> datetime:
 def raw_path_request(api: ApiClient, method: str, path: str, body: Any = None) -> ApiResponse:
     """A request whose path reaches the handler as given (characters such as '#' or NUL included),
     which ApiClient's URL parsing would otherwise cut or refuse."""
-    module_name, params, _ = api.handler_for(method, path)
-    event = api_event(method, "/placeholder", body, path_parameters=params or None)
+    module_name, params, resource = api.handler_for(method, path)
+    event = api_event(method, "/placeholder", body, path_parameters=params or None, resource=resource)
     event["path"] = event["requestContext"]["path"] = path
     result = importlib.import_module(module_name).lambda_handler(event, LambdaContext())
     return ApiResponse(result["statusCode"], json.loads(result["body"]) if result.get("body") else None, {})

@@ -362,11 +362,11 @@ def send(api: ApiClient, hostile: Case) -> tuple[int, str, str]:
     """The request exactly as given (a '#', '?' or NUL in the path included, which URL parsing
     would cut or refuse) to the handler serverless.yml routes it to. Returns the status, the raw
     body and the handler module."""
-    module_name, params, _ = api.handler_for(hostile.method, hostile.path)
+    module_name, params, resource = api.handler_for(hostile.method, hostile.path)
     raw = hostile.raw
     if raw is None and hostile.body is not _ABSENT:
         raw = json.dumps(hostile.body)
-    event = api_event(hostile.method, "/placeholder", raw_body=raw, headers=hostile.headers)
+    event = api_event(hostile.method, "/placeholder", raw_body=raw, headers=hostile.headers, resource=resource)
     event["path"] = event["requestContext"]["path"] = hostile.path
     event["pathParameters"] = params or None
     if hostile.event_body is not _ABSENT:

@@ -74,6 +74,7 @@ class LocalStack:
     marker: str
     log_path: Path
     startup_seconds: float = 0.0
+    dynamodb_endpoint: str = ""
     session: requests.Session = field(default_factory=requests.Session)
 
     def url(self, path: str) -> str:
@@ -154,6 +155,7 @@ def start_stack(log_path: Path, **env_overrides: str) -> LocalStack:
     )
     log_file.close()
     stack = LocalStack(process=process, base_url=f"http://127.0.0.1:{port}", marker=marker, log_path=log_path)
+    stack.dynamodb_endpoint = env.get("DYNAMODB_ENDPOINT") or f"http://127.0.0.1:{dynamodb_port}"
     deadline = started + STARTUP_TIMEOUT
     while True:
         if process.poll() is not None:
