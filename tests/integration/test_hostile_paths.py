@@ -25,7 +25,7 @@ DOT_SEGMENTS = ["%2E%2E", "%2e%2e", "%2E%2e", "%2e%2E", ".%2E", ".%2e", "%2E.", 
 SLASHES = ["%2F", "%2f", "a%2Fb", "%2E%2E%2F", "..%2F", "%5C", "%5c", "a\\b", "..\\", "%2E%2E%5C"]
 DOUBLE_ENCODED = ["%252E%252E", "%252e%252e", "%252F", "%255C", "%25", "%zz", "%2"]
 CRAFTED = DOT_SEGMENTS + SLASHES + DOUBLE_ENCODED
-OVERLONG = ["a" * 65, "a" * 4000]
+OVERLONG = ["a" * 65, "a" * 4000, "a" * 20_000]  # the last one exceeds Node's 16 KiB header limit
 ACCEPTED = {400, 404, 405, 414, 431}
 
 
