@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.api import bodies
 from shared.api.pagination import decode_token, encode_token
 from shared.api.paths import path_problem
 from shared.api.routes import match
@@ -99,12 +100,19 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
             raise RequestValidationError(
                 [{"type": "model_type", "loc": ("body",), "msg": "must be a JSON object", "input": {}}]
             )
+        unreadable = [
+            {"type": "number", "loc": ("body", *location), "msg": value.reason, "input": {}}
+            for location, value in bodies.unreadable_values(body)
+        ]
+        if unreadable:
+            raise RequestValidationError(sorted(unreadable, key=lambda error: str(error["loc"])))
         return body
 
 
 def build_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
+        json_body_deserializer=bodies.loads,
         cors=CORSConfig(
             allow_origin="*",
             allow_headers=["Content-Type", "Idempotency-Key"],

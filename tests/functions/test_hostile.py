@@ -142,6 +142,27 @@ HOSTILE_PATH_IDS = {
 }
 
 
+HUGE = "9" * 5000
+HUGE_NUMBERS = {"int": HUGE, "negative": "-" + HUGE, "fraction": HUGE + ".5", "exponent": HUGE + "e5"}
+VALID_BODIES: dict[str, dict[str, Any]] = {
+    "create-event": event_body(),
+    "update-event": {"title": "Renamed"},
+    "create-user": {"name": "Ada"},
+    "register": {"userId": SPARE},
+}
+BODY_FIELDS = {
+    "create-event": tuple(event_body()) + ("description", "status", "capacity", "waitlistEnabled"),
+    "update-event": ("title", "description", "date", "location", "organizer", "status", "capacity", "waitlistEnabled"),
+    "create-user": ("userId", "name"),
+    "register": ("userId",),
+}
+
+
+def with_raw_field(route: str, field_name: str, raw_value: str) -> str:
+    """A valid body of the route with one field set to a raw JSON text."""
+    return json.dumps({**VALID_BODIES[route], field_name: "<raw>"}).replace('"<raw>"', raw_value)
+
+
 def _corpus() -> list[Case]:
     cases: list[Case] = []
     add = cases.append
@@ -181,6 +202,20 @@ def _corpus() -> list[Case]:
         add(case(f"{route}/oversized/valid-json", method, path, {"name": "a" * (MAX_BODY + 1)}, status=413))
         multibyte = json.dumps({"title": "€" * 22_000}, ensure_ascii=False)  # 22k characters, 66 KB
         add(case(f"{route}/oversized/multibyte", method, path, raw=multibyte, status=413))
+
+    # JSON numbers Python's int() refuses (over 4,300 digits), in every field, nested and unknown
+    for route, method, path in BODY_ROUTES:
+        for field_name in (*BODY_FIELDS[route], "unknown"):
+            for name, number in HUGE_NUMBERS.items():
+                add(
+                    case(
+                        f"{route}/huge-number/{field_name}/{name}",
+                        method,
+                        path,
+                        raw=with_raw_field(route, field_name, number),
+                    )
+                )
+        add(case(f"{route}/huge-number/nested", method, path, raw=with_raw_field(route, "x", f'[{{"a": {HUGE}}}]')))
 
     # Bodies on the DELETE routes do not make them act: oversized is still 413
     for route, path in (("delete-event", EVENT_PATH), ("unregister", f"{REGISTRATIONS_PATH}/{HOLDER}")):
@@ -437,3 +472,14 @@ def test_hostile_request_is_refused_with_detail_and_changes_nothing(store: Store
     body = json.loads(raw_body)
     assert isinstance(body, dict) and set(body) == {"detail"}, body
     assert isinstance(body["detail"], str) and body["detail"].strip(), body
+
+
+HUGE_NUMBER_CASES = [c for c in CORPUS if "/huge-number/" in c.id]
+
+
+@pytest.mark.parametrize("hostile", HUGE_NUMBER_CASES, ids=[c.id for c in HUGE_NUMBER_CASES])
+def test_a_number_python_cannot_read_is_400_naming_its_field(store: Store, hostile: Case) -> None:
+    status, raw_body, module = send(store.api, hostile)
+    field_name = hostile.id.split("/")[2]
+    assert status == 400, (status, raw_body[:300], module)
+    assert ("body.x.0.a" if field_name == "nested" else f"body.{field_name}") in json.loads(raw_body)["detail"]
