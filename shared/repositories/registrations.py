@@ -199,7 +199,7 @@ class RegistrationRepository:
                     "TableName": self._events,
                     "Key": {"eventId": value(event_id)},
                     "UpdateExpression": "SET registeredCount = registeredCount - :one",
-                    "ConditionExpression": "attribute_exists(eventId)",
+                    "ConditionExpression": _EVENT_LIVE,
                     "ExpressionAttributeValues": {":one": _ONE},
                 }
             },
@@ -207,6 +207,7 @@ class RegistrationRepository:
         try:
             self._transact(items)
         except ClientError as exc:
+            self._raise_if_event_gone(exc, 1, event_id)
             registration = self._failed_item(exc, 0)
             if registration is None:
                 raise self._registration_not_found(event_id, user_id) from exc
@@ -243,7 +244,7 @@ class RegistrationRepository:
                     "TableName": self._events,
                     "Key": {"eventId": value(event_id)},
                     "UpdateExpression": "SET waitlistCount = waitlistCount - :one",
-                    "ConditionExpression": "attribute_exists(eventId)",
+                    "ConditionExpression": _EVENT_LIVE,
                     "ExpressionAttributeValues": {":one": _ONE},
                 }
             },
@@ -251,11 +252,15 @@ class RegistrationRepository:
         try:
             self._transact(items)
         except ClientError as exc:
+            self._raise_if_event_gone(exc, 2, event_id)
             reasons = cancellation_reasons(exc)
             if reasons and _failed(reasons[0]):
                 if reasons[0].get("Item") is None:
                     raise self._registration_not_found(event_id, user_id) from exc
                 return False
+            if len(reasons) > 1 and _failed(reasons[1]):
+                # The entry went without its marker: only an event deletion removes them apart.
+                raise NotFoundError(f"Event {event_id} not found") from exc
             raise
         return True
 
@@ -513,6 +518,13 @@ class RegistrationRepository:
         if error_code(exc) != "TransactionCanceledException" or len(reasons) <= index or not _failed(reasons[index]):
             raise exc
         return reasons[index].get("Item")
+
+    @staticmethod
+    def _raise_if_event_gone(exc: ClientError, index: int, event_id: str) -> None:
+        """Once an event is being deleted it is 404 to every write, unregistering included."""
+        reasons = cancellation_reasons(exc)
+        if error_code(exc) == "TransactionCanceledException" and len(reasons) > index and _failed(reasons[index]):
+            raise NotFoundError(f"Event {event_id} not found") from exc
 
     @staticmethod
     def _registration_not_found(event_id: str, user_id: str) -> NotFoundError:
