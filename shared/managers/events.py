@@ -55,10 +55,12 @@ class EventManager:
 
     def delete(self, event_id: str) -> None:
         """Marks the event as deleting (invisible, closed to every write, ignored by promotion),
-        removes its registrations and waitlist, then the event. A retry finishes a crashed run."""
-        self._events.mark_deleting(event_id)
-        self._registrations.delete_all_for_event(event_id)
-        self._events.delete(event_id)
+        removes its registrations and waitlist, then the event. A retry finishes a crashed run;
+        every step is conditional on the generation marked, so an overlapping deletion that
+        finishes first, and an event re-created under the same id after it, are never touched."""
+        generation = self._events.mark_deleting(event_id)
+        self._registrations.delete_all_for_event(event_id, generation)
+        self._events.delete(event_id, generation)
 
 
 @cache

@@ -1,8 +1,11 @@
 """Events table: event items carry their own counters (registeredCount, waitlistCount) and the
-waitlist ticket sequence (waitlistSeq), so that registrations can move them in one transaction."""
+waitlist ticket sequence (waitlistSeq), so that registrations can move them in one transaction,
+and a generation (a UUID4 per creation), so that a deletion only ever touches the event it
+started on, never one re-created under the same id meanwhile."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -46,7 +49,7 @@ class EventRepository:
         self._table = table or get_settings().events_table
 
     def create(self, event: Event) -> None:
-        item = serialize({**event.to_dict(), "waitlistSeq": 0})
+        item = serialize({**event.to_dict(), "waitlistSeq": 0, "generation": str(uuid.uuid4())})
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)")
         except ClientError as exc:
@@ -118,20 +121,34 @@ class EventRepository:
             ) from exc
         return event_from_item(response["Attributes"])
 
-    def mark_deleting(self, event_id: str) -> None:
-        """Hides the event and closes it to every write before its children are removed."""
+    def mark_deleting(self, event_id: str) -> str:
+        """Hides the event and closes it to every write before its children are removed. Returns
+        the generation being deleted (events created before generations existed get one here)."""
         try:
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key={"eventId": value(event_id)},
-                UpdateExpression="SET deleting = :true",
+                UpdateExpression="SET deleting = :true, generation = if_not_exists(generation, :fresh)",
                 ConditionExpression="attribute_exists(eventId)",
-                ExpressionAttributeValues={":true": value(True)},
+                ExpressionAttributeValues={":true": value(True), ":fresh": value(str(uuid.uuid4()))},
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise NotFoundError(f"Event {event_id} not found") from exc
             raise
+        return str(response["Attributes"]["generation"]["S"])
 
-    def delete(self, event_id: str) -> None:
-        self._client.delete_item(TableName=self._table, Key={"eventId": value(event_id)})
+    def delete(self, event_id: str, generation: str) -> None:
+        """Removes the event item of that generation; gone already (another deletion of the same
+        generation finished first, and the id may hold a new event now) is fine."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"eventId": value(event_id)},
+                ConditionExpression="generation = :generation",
+                ExpressionAttributeValues={":generation": value(generation)},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise

@@ -39,6 +39,8 @@ WAITLISTED = "waitlisted"
 # Rounds of unprocessed BatchGetItem keys / BatchWriteItem items before giving up with a 503.
 _BATCH_ATTEMPTS = 8
 _REGISTRATION_INDEX_KEYS = ("eventId", "userId", "registeredAt")
+# TransactWriteItems takes 100 actions: the generation check and 99 deletions.
+_DELETES_PER_TRANSACTION = 99
 _ONE = value(1)
 _ZERO = value(0)
 _EVENT_LIVE = "attribute_exists(eventId) AND attribute_not_exists(deleting)"
@@ -329,9 +331,20 @@ class RegistrationRepository:
             raise
         return True
 
-    def delete_all_for_event(self, event_id: str) -> int:
-        """Removes every registration and waitlist entry of an event (which must already be marked
-        as deleting, so that nothing new arrives). Returns how many items went."""
+    def delete_all_for_event(self, event_id: str, generation: str) -> int:
+        """Removes every registration and waitlist entry of one generation of an event (marked as
+        deleting, so that nothing new arrives). Each batch is one transaction that also checks that
+        the event item is still that generation being deleted: once an overlapping deletion has
+        finished it (and the id may hold a re-created event), nothing more is removed. Returns how
+        many items went."""
+        still_deleting = {
+            "ConditionCheck": {
+                "TableName": self._events,
+                "Key": {"eventId": value(event_id)},
+                "ConditionExpression": "generation = :generation AND attribute_exists(deleting)",
+                "ExpressionAttributeValues": {":generation": value(generation)},
+            }
+        }
         removed = 0
         for table, sort_key in ((self._waitlist, "position"), (self._registrations, "userId")):
             cursor: dict[str, Any] | None = None
@@ -348,9 +361,19 @@ class RegistrationRepository:
                     params["ExclusiveStartKey"] = cursor
                 response = self._client.query(**params)
                 keys = response.get("Items", [])
-                for start in range(0, len(keys), 25):
-                    self._batch_delete(table, keys[start : start + 25])
-                removed += len(keys)
+                for start in range(0, len(keys), _DELETES_PER_TRANSACTION):
+                    deletes = [
+                        {"Delete": {"TableName": table, "Key": key}}
+                        for key in keys[start : start + _DELETES_PER_TRANSACTION]
+                    ]
+                    try:
+                        self._transact([still_deleting, *deletes])
+                    except ClientError as exc:
+                        reasons = cancellation_reasons(exc)
+                        if error_code(exc) == "TransactionCanceledException" and reasons and _failed(reasons[0]):
+                            return removed
+                        raise
+                    removed += len(deletes)
                 cursor = response.get("LastEvaluatedKey")
                 if not cursor:
                     break
@@ -484,18 +507,6 @@ class RegistrationRepository:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         params.setdefault("TableName", self._registrations)
         return query_page(self._client, "query", params, limit, cursor, key_names)
-
-    def _batch_delete(self, table: str, keys: list[dict[str, Any]]) -> None:
-        requests = [{"DeleteRequest": {"Key": key}} for key in keys]
-        attempt = 0
-        while requests:
-            response = self._client.batch_write_item(RequestItems={table: requests})
-            requests = (response.get("UnprocessedItems") or {}).get(table, [])
-            if requests:
-                attempt += 1
-                if attempt > _BATCH_ATTEMPTS:
-                    raise ServiceUnavailableError("The service is busy, please retry")
-                backoff(attempt)
 
     def _user_exists(self, user_id: str) -> dict[str, Any]:
         return {

@@ -39,9 +39,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     },
     "DeleteEvent": {
         "dynamodb:UpdateItem": {"EventsTable"},
-        "dynamodb:DeleteItem": {"EventsTable"},
+        "dynamodb:ConditionCheckItem": {"EventsTable"},
+        "dynamodb:DeleteItem": {"EventsTable", "RegistrationsTable", "WaitlistTable"},
         "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
-        "dynamodb:BatchWriteItem": {"RegistrationsTable", "WaitlistTable"},
     },
     "CreateUser": {
         "dynamodb:PutItem": {"UsersTable", "IdempotencyTable"},
