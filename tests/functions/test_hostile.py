@@ -151,7 +151,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "register": {"userId": SPARE},
 }
 BODY_FIELDS = {
-    "create-event": tuple(event_body()) + ("description", "status", "capacity", "waitlistEnabled"),
+    "create-event": (*event_body(), "description", "status", "capacity", "waitlistEnabled"),
     "update-event": ("title", "description", "date", "location", "organizer", "status", "capacity", "waitlistEnabled"),
     "create-user": ("userId", "name"),
     "register": ("userId",),
