@@ -5,9 +5,11 @@ table (IDEMPOTENCY_TABLE, TTL attribute `expiration`).
   two events, names two records and never replays one request's answer for another.
 - Body: a SHA-256 of the parsed JSON body (keys sorted, so spacing and key order do not matter) is
   kept with the record; the same key with another body is a 409 that says so.
-- Stored: only 2xx responses (status, headers the route set, body text), for one hour. An error is
-  not stored: the in-progress record is deleted and a retry with the same key runs again — a 503
-  after throttling must be retriable, and a "409 Event is full" may succeed once a seat frees up.
+- Stored: every definite answer of the route, for one hour — a 2xx, and a 4xx outcome of the
+  business rules (`409 Event is full`, `404 User … not found`, `409 … already registered`): a retry
+  replays it, even after a seat freed up or the user was created. Not stored: a 5xx (a 503 after
+  throttling, a 500), whose in-progress record is deleted so that a retry runs again; and a request
+  refused before the route ran (invalid body 400, 413, a bad key), which uses no key at all.
 - Concurrent requests with one key: the first writes an in-progress record (a conditional put);
   the others get a 409 until it finishes. If the Lambda dies mid-request, the record stops
   blocking once the invocation's remaining time has passed.
@@ -30,7 +32,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from shared.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
+from shared.api import error_response
+from shared.errors import ConflictError, DomainError, InvalidRequestError, ServiceUnavailableError
 from shared.observability import logger
 from shared.repositories.dynamo import get_client, is_unavailable
 
@@ -119,11 +122,18 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
     def execute(idempotent_request: dict[str, Any]) -> Response:
         try:
             response = operation()
+        except DomainError as exc:
+            outcome["error"] = exc
+            if exc.status >= 500:
+                raise
+            # A definite answer: stored like a success; this first time the resolver still
+            # answers from the exception (its metrics and logs included), with the same response.
+            return error_response(exc)
         except Exception as exc:
             outcome["error"] = exc
             raise
         outcome["response"] = response
-        if not 200 <= response.status_code < 300:
+        if response.status_code >= 500:
             raise _NotStored(response)
         return response
 
@@ -136,7 +146,7 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
         key_prefix=_KEY_PREFIX,
     )
     try:
-        return guarded(idempotent_request=asdict(request))
+        response = guarded(idempotent_request=asdict(request))
     except _NotStored as not_stored:
         return not_stored.response
     except IdempotencyValidationError as exc:
@@ -147,6 +157,9 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
         raise ServiceUnavailableError("The service is busy, please retry") from exc
     except IdempotencyPersistenceLayerError as exc:
         return _despite_bookkeeping_failure(exc, outcome)
+    if "error" in outcome:
+        raise outcome["error"]
+    return response
 
 
 def _despite_bookkeeping_failure(exc: Exception, outcome: dict[str, Any]) -> Response:
@@ -175,7 +188,7 @@ def persistence_layer() -> DynamoDBPersistenceLayer:
 
 
 class _NotStored(Exception):
-    """Carries a non-2xx response out of the idempotent function, so that Powertools deletes the
+    """Carries a 5xx response out of the idempotent function, so that Powertools deletes the
     in-progress record instead of storing the response."""
 
     def __init__(self, response: Response) -> None:

@@ -34,7 +34,17 @@ from shared.models.fields import ID_PATTERN
 from shared.observability import logger, metrics
 from shared.repositories.dynamo import is_unavailable
 
-__all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "decode_token", "page"]
+__all__ = [
+    "EventIdPath",
+    "Limit",
+    "NextToken",
+    "UserIdPath",
+    "build_app",
+    "created",
+    "decode_token",
+    "error_response",
+    "page",
+]
 
 NEXT_TOKEN_HEADER = "X-Next-Token"  # noqa: S105 - a header name, not a secret
 _IDENTIFIER = re.compile(ID_PATTERN)
@@ -52,6 +62,12 @@ def detail(status: int, message: str, headers: dict[str, str] | None = None) -> 
         body=json.dumps({"detail": message}),
         headers=headers,
     )
+
+
+def error_response(exc: DomainError) -> Response:
+    """The answer to a domain error: its status and `{"detail"}` (503s say when to retry)."""
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, ServiceUnavailableError) else None
+    return detail(exc.status, exc.detail, headers)
 
 
 def created(body: dict[str, Any]) -> Response:
@@ -178,14 +194,11 @@ def build_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(DomainError)
     def domain_error(exc: DomainError) -> Response:
-        headers = None
         if isinstance(exc, EventFullError):
             # A business outcome worth counting: demand beyond capacity with no waitlist.
             metrics.add_metric(name="EventFull", unit=MetricUnit.Count, value=1)
             logger.info("EventFull", extra={"path": app.current_event.path})
-        if isinstance(exc, ServiceUnavailableError):
-            headers = {"Retry-After": str(exc.retry_after_seconds)}
-        return detail(exc.status, exc.detail, headers)
+        return error_response(exc)
 
     @app.exception_handler([ClientError, BotoCoreError])
     def aws_error(exc: ClientError | BotoCoreError) -> Response:

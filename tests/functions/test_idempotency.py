@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shared.api import created
-from shared.errors import ConflictError, DomainError
+from shared.errors import ConflictError, DomainError, ServiceUnavailableError
 from shared.idempotency import EXPIRES_AFTER_SECONDS, HEADER, REPLAYED_HEADER, IdempotentRequest, run_once
 from shared.managers import events, registrations, users
 from shared.models.requests import EventCreate, UserCreate
@@ -165,29 +165,77 @@ class TestConflicts:
         assert again.status == 201 and again.body == json.loads(response.body)
 
 
-class TestErrorsAreNotStored:
-    def test_event_full_then_a_seat_frees_and_the_same_key_succeeds(self, api: ApiClient, dynamodb: Any) -> None:
+class TestDefiniteErrorsAreReplayed:
+    def test_event_full_stays_409_after_a_seat_frees(self, api: ApiClient, dynamodb: Any) -> None:
+        # Given a first answer "409 Event is full" to a keyed registration
         event_id = make_event(api, capacity=1)
         holder, late = make_users(api, 2)
         register(api, event_id, holder)
-
         full = api.post(f"/events/{event_id}/registrations", {"userId": late}, **keyed("late"))
         assert full.status == 409 and full.body == {"detail": "Event is full"}
-        assert records(dynamodb) == []
-
+        [record] = records(dynamodb)
+        assert record["status"]["S"] == "COMPLETED"
+        # When a seat frees up and the client retries with the same key and body
         assert api.put(f"/events/{event_id}", {"capacity": 2}).status == 200
         retried = api.post(f"/events/{event_id}/registrations", {"userId": late}, **keyed("late"))
-        assert retried.status == 201 and retried.body["status"] == "confirmed"
-        assert REPLAYED_HEADER.lower() not in retried.headers
+        # Then it hears the first answer again, and nothing ran
+        assert (retried.status, retried.body) == (409, {"detail": "Event is full"})
+        assert retried.headers[REPLAYED_HEADER.lower()] == "true"
+        assert retried.headers["content-type"] == "application/json"
+        assert api.get(f"/events/{event_id}/registrations").body[0]["userId"] == holder
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 1
 
-    def test_unknown_user_is_404_then_201_once_the_user_exists(self, api: ApiClient) -> None:
+    def test_unknown_user_stays_404_after_the_user_exists(self, api: ApiClient) -> None:
         event_id = make_event(api, capacity=2)
         user_id = uid("later")
-        assert api.post(f"/events/{event_id}/registrations", {"userId": user_id}, **keyed("u")).status == 404
+        first = api.post(f"/events/{event_id}/registrations", {"userId": user_id}, **keyed("u"))
+        assert first.status == 404
         assert api.post("/users", {"userId": user_id, "name": "Later"}).status == 201
-        assert api.post(f"/events/{event_id}/registrations", {"userId": user_id}, **keyed("u")).status == 201
+        again = api.post(f"/events/{event_id}/registrations", {"userId": user_id}, **keyed("u"))
+        assert (again.status, again.body) == (404, first.body)
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 0
+
+    def test_conflict_on_post_users_is_replayed(self, api: ApiClient) -> None:
+        user_id = uid("taken")
+        assert api.post("/users", {"userId": user_id, "name": "First"}).status == 201
+        first = api.post("/users", {"userId": user_id, "name": "Second"}, **keyed("taken"))
+        assert first.status == 409
+        assert api.post("/users", {"userId": user_id, "name": "Second"}, **keyed("taken")).body == first.body
+
+    def test_same_key_with_another_body_after_a_4xx_is_409_mismatch(self, api: ApiClient) -> None:
+        event_id = make_event(api, capacity=2)
+        assert api.post(f"/events/{event_id}/registrations", {"userId": uid("nobody")}, **keyed("k4")).status == 404
+        [user] = make_users(api, 1)
+        response = api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("k4"))
+        assert response.status == 409 and "different request body" in response.body["detail"]
+        assert api.get(f"/events/{event_id}/registrations").body == []
+
+    def test_a_503_is_not_stored_and_its_retry_runs_again(self, api: ApiClient, dynamodb: Any) -> None:
+        event_id = make_event(api, capacity=2)
+        [user] = make_users(api, 1)
+        request = IdempotentRequest("POST", f"/events/{event_id}/registrations", "busy", {"userId": user})
+
+        def busy() -> Any:
+            raise ServiceUnavailableError("The service is busy, please retry")
+
+        with pytest.raises(ServiceUnavailableError):
+            run_once(request, busy, LambdaContext())
+        assert records(dynamodb) == []
+        retried = api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("busy"))
+        assert retried.status == 201 and REPLAYED_HEADER.lower() not in retried.headers
+
+    def test_an_unexpected_error_is_not_stored(self, api: ApiClient, dynamodb: Any) -> None:
+        request = IdempotentRequest("POST", "/users", "boom", {"name": "Ada"})
+
+        def crash() -> Any:
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            run_once(request, crash, LambdaContext())
+        assert records(dynamodb) == []
 
     def test_a_bad_body_with_a_key_is_400_and_stores_nothing(self, api: ApiClient, dynamodb: Any) -> None:
+        # Refused before the route ran: the key is not used, a corrected body with it runs.
         event_id = make_event(api, capacity=2)
         response = api.post(f"/events/{event_id}/registrations", {"userId": 5}, **keyed("bad-body"))
         assert response.status == 400 and records(dynamodb) == []
