@@ -37,7 +37,11 @@ def api_event(
     path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     parts = urlsplit(path)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = dict(pairs) or None  # as API Gateway does: the last value of a repeated parameter
+    multi_query: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi_query.setdefault(key, []).append(value)
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
     all_headers = (
@@ -50,7 +54,7 @@ def api_event(
         "headers": all_headers,
         "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
         "queryStringParameters": query,
-        "multiValueQueryStringParameters": {key: [value] for key, value in query.items()} if query else None,
+        "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {

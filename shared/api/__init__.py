@@ -48,6 +48,9 @@ __all__ = [
 
 NEXT_TOKEN_HEADER = "X-Next-Token"  # noqa: S105 - a header name, not a secret
 _IDENTIFIER = re.compile(ID_PATTERN)
+# Query parameters as strict as bodies: pydantic's lax mode would read ' 5', '+5', '5.0', '1_0'
+# and '05' as 5. No leading zeros, as in JSON.
+_LIMIT = re.compile(r"100|[1-9][0-9]?")
 
 EventIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Event identifier")]
 UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="User identifier")]
@@ -169,6 +172,13 @@ def build_app() -> APIGatewayRestResolver:
             raise InvalidRequestError(problem)
         return next_middleware(app)
 
+    def check_query(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+        # Runs after Powertools' validation (which already refuses a parameter given twice).
+        limit = (app.current_event.query_string_parameters or {}).get("limit")
+        if limit is not None and not _LIMIT.fullmatch(limit):
+            raise InvalidRequestError("query.limit: must be a plain decimal integer from 1 to 100")
+        return next_middleware(app)
+
     def check_path_ids(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
         # Powertools' route patterns refuse some characters ('#', '"', control characters) before the
         # Path(pattern=…) check runs, and ignore a trailing newline: check every path id here.
@@ -180,7 +190,7 @@ def build_app() -> APIGatewayRestResolver:
             )
         return next_middleware(app)
 
-    app.use(middlewares=[answer_preflight, limit_body, check_path, check_path_ids])
+    app.use(middlewares=[answer_preflight, limit_body, check_path, check_path_ids, check_query])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:

@@ -278,6 +278,27 @@ class TestPaginationLimit:
         make_event(api)
         assert_error(api.get(f"/events?limit={limit}"), 400, "limit")
 
+    @pytest.mark.parametrize(
+        "limit",
+        ["5.0", "+5", "1_0", "%205", "5%20", "%0A5", "05", "005", "0x5", "\uff15", "5e0", "9" * 5000, "1%2C2"],
+    )
+    @pytest.mark.parametrize(
+        "path",
+        ["/events", "/events/e/registrations", "/events/e/waitlist", "/users/u/registrations", "/users/u/waitlist"],
+    )
+    def test_anything_but_a_plain_decimal_integer_is_400_on_every_list(
+        self, api: ApiClient, path: str, limit: str
+    ) -> None:
+        assert_error(api.get(f"{path}?limit={limit}"), 400, "query.limit")
+
+    @pytest.mark.parametrize("query", ["limit=5&limit=6", "status=active&status=draft", "nextToken=a&nextToken=b"])
+    def test_a_parameter_given_twice_is_400(self, api: ApiClient, query: str) -> None:
+        assert_error(api.get(f"/events?{query}"), 400, f"query.{query.split('=')[0]}")
+
+    @pytest.mark.parametrize("status", [" active", "active ", "ACTIVE", "Active", "act%00ive", ""])
+    def test_the_status_filter_is_exact(self, api: ApiClient, status: str) -> None:
+        assert_error(api.get(f"/events?status={status.replace(' ', '%20')}"), 400, "status")
+
     @pytest.mark.parametrize("limit", [1, 100])
     def test_bounds_are_accepted(self, api: ApiClient, limit: int) -> None:
         make_event(api)

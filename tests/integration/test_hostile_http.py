@@ -57,3 +57,9 @@ def test_numbers_beyond_the_int_string_limit_are_400_naming_the_field(
 
 def json_with(body: dict[str, Any], field: str, raw_value: str) -> bytes:
     return json.dumps({**body, field: "<raw>"}).replace('"<raw>"', raw_value).encode()
+
+
+@pytest.mark.parametrize("limit", ["5.0", "%2B5", "+5", "1_0", "%205", "05", "9" * 5000])
+@pytest.mark.parametrize("path", ["/events", "/events/e/registrations", "/users/u/waitlist"])
+def test_limit_is_a_plain_decimal_integer(api: LocalStack, path: str, limit: str) -> None:
+    assert_detail(api.get(f"{path}?limit={limit}"), 400, "limit")
