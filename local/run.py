@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -202,6 +203,9 @@ def offline_environment(settings: Settings, endpoint: str) -> dict[str, str]:
             "SLS_NOTIFICATIONS_MODE": "off",
         }
     )
+    # A page-token key for this run only (deployed stages read theirs from SSM): tokens from an
+    # earlier run are refused, which is what an edited token gets too.
+    env.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
     env.pop("PYTHONHOME", None)
     env.setdefault("NODE_NO_WARNINGS", "1")  # silences the AWS SDK's "Node 22 soon" banner
     return env

@@ -15,7 +15,10 @@ class Settings:
     waitlist_table: str
     dynamodb_endpoint: str | None
     region: str
-    pagination_secret: bytes
+    # Page-token HMAC key: PAGINATION_SECRET where given (the local stack draws one per run), else
+    # read at run time from the SSM parameter PAGINATION_SECRET_PARAMETER names (deployed stages).
+    pagination_secret: bytes | None
+    pagination_secret_parameter: str | None
     max_body_bytes: int
     transaction_attempts: int
     event_bus_name: str | None
@@ -33,7 +36,8 @@ def get_settings() -> Settings:
         # An empty value (the deployed default) means "the real DynamoDB of the region".
         dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        pagination_secret=env.get("PAGINATION_SECRET", "local-development-only").encode(),
+        pagination_secret=env["PAGINATION_SECRET"].encode() if env.get("PAGINATION_SECRET") else None,
+        pagination_secret_parameter=env.get("PAGINATION_SECRET_PARAMETER") or None,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", "65536")),
         transaction_attempts=int(env.get("TRANSACTION_ATTEMPTS", "40")),
         # Where RegistrationPromoted goes; empty: not published.

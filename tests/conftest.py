@@ -4,6 +4,7 @@ and moto-backed tables built from the same serverless.yml resources that deploy.
 from __future__ import annotations
 
 import os
+import secrets
 
 os.environ.update(
     {
@@ -32,6 +33,9 @@ from local import config
 
 for key, value in config.environment().items():
     os.environ.setdefault(key, value)
+# As `make run` does: a random page-token key per run (the local stacks the tests start inherit it,
+# so tests can sign cursors of their own).
+os.environ.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
 os.environ["DYNAMODB_ENDPOINT"] = ""
 
 

@@ -1,5 +1,10 @@
 """Opaque, tamper-evident page tokens: the DynamoDB cursor, signed with HMAC-SHA256 together with
-the identity of the list it belongs to, so an edited token or one from another list is a 400."""
+the identity of the list it belongs to, so an edited token or one from another list is a 400.
+
+The key is never a literal: PAGINATION_SECRET (the local stack draws a random one per run), or in
+a deployed stage the SecureString SSM parameter named by PAGINATION_SECRET_PARAMETER
+(`/event-registrations/<stage>/pagination-secret`), read on first use with Powertools parameters
+and cached. Without either, or with a key under 32 bytes, a list refuses to page (500, logged)."""
 
 from __future__ import annotations
 
@@ -14,10 +19,38 @@ from shared.config import get_settings
 from shared.errors import InvalidRequestError
 
 _INVALID = "nextToken is invalid, expired or belongs to another list"
+MIN_SECRET_BYTES = 32
+# Rotating the parameter reaches every warm function within this many seconds.
+_SECRET_MAX_AGE_SECONDS = 900
+
+
+class SigningKeyMissingError(RuntimeError):
+    """The stage has no usable page-token key: a configuration error, never the client's."""
+
+
+def signing_key() -> bytes:
+    settings = get_settings()
+    key = settings.pagination_secret
+    if key is None and settings.pagination_secret_parameter:
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        name = settings.pagination_secret_parameter
+        try:
+            key = str(get_parameter(name, decrypt=True, max_age=_SECRET_MAX_AGE_SECONDS)).encode()
+        except Exception as exc:
+            raise SigningKeyMissingError(
+                f"cannot read the page-token key from SSM parameter {name}: create it as a SecureString "
+                f"of at least {MIN_SECRET_BYTES} random bytes (README, Configuration)"
+            ) from exc
+    if key is None:
+        raise SigningKeyMissingError("no page-token key: set PAGINATION_SECRET_PARAMETER (or PAGINATION_SECRET)")
+    if len(key) < MIN_SECRET_BYTES:
+        raise SigningKeyMissingError(f"the page-token key must be at least {MIN_SECRET_BYTES} bytes")
+    return key
 
 
 def _signature(scope: str, payload: bytes) -> bytes:
-    return hmac.new(get_settings().pagination_secret, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
+    return hmac.new(signing_key(), scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
 
 
 def encode_token(scope: str, cursor: dict[str, Any]) -> str:
@@ -43,7 +76,10 @@ def decode_token(scope: str, token: str | None) -> dict[str, Any] | None:
     signature, payload = raw[:16], raw[16:]
     if len(signature) < 16 or not hmac.compare_digest(signature, _signature(scope, payload)):
         raise InvalidRequestError(_INVALID)
-    cursor = json.loads(payload)
-    if not isinstance(cursor, dict):
+    try:
+        cursor = json.loads(payload)
+    except ValueError:
+        raise InvalidRequestError(_INVALID) from None
+    if not isinstance(cursor, dict) or not cursor:
         raise InvalidRequestError(_INVALID)
     return cursor

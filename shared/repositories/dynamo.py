@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
 from shared.config import get_settings
-from shared.errors import ServiceUnavailableError
+from shared.errors import InvalidRequestError, ServiceUnavailableError
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -156,6 +157,7 @@ def query_page(
     in one page ends with no cursor (DynamoDB alone would hand back a key to an empty page)."""
     request = {**params, "Limit": limit + 1}
     if cursor:
+        check_cursor(cursor, key_names, params)
         request["ExclusiveStartKey"] = cursor
     response = getattr(client, operation)(**request)
     items = response.get("Items", [])
@@ -163,3 +165,30 @@ def query_page(
         items = items[:limit]
         return items, {name: items[-1][name] for name in key_names}
     return items, response.get("LastEvaluatedKey")
+
+
+# The only numeric key attribute of the data model (Waitlist's sort key); every other key is a string.
+_NUMERIC_KEYS = frozenset({"position"})
+_NUMBER = re.compile(r"-?[0-9]{1,38}")
+_PARTITION_CONDITION = re.compile(r"\s*(#?\w+)\s*=\s*(:\w+)")
+
+
+def check_cursor(cursor: dict[str, Any], key_names: tuple[str, ...], params: dict[str, Any]) -> None:
+    """A cursor from a page token is signed, but must still be a key of this very list before it
+    reaches DynamoDB (which answers a foreign one with a ValidationException): exactly the list's
+    key attributes, each of its type and non-empty, and the partition the list queries."""
+    invalid = InvalidRequestError("nextToken is invalid, expired or belongs to another list")
+    if set(cursor) != set(key_names):
+        raise invalid
+    for name, attribute in cursor.items():
+        kind = "N" if name in _NUMERIC_KEYS else "S"
+        if not isinstance(attribute, dict) or set(attribute) != {kind} or not isinstance(attribute[kind], str):
+            raise invalid
+        text = attribute[kind]
+        if not (_NUMBER.fullmatch(text) if kind == "N" else 0 < len(text.encode()) <= 1024):
+            raise invalid
+    condition = _PARTITION_CONDITION.match(params.get("KeyConditionExpression", ""))
+    if condition:
+        name = params.get("ExpressionAttributeNames", {}).get(condition.group(1), condition.group(1))
+        if cursor.get(name) != params["ExpressionAttributeValues"][condition.group(2)]:
+            raise invalid

@@ -58,7 +58,7 @@ def test_token_from_another_list_is_rejected(other: str) -> None:
 
 def test_token_signed_with_another_secret_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     token = encode_token(SCOPE, CURSOR)
-    monkeypatch.setenv("PAGINATION_SECRET", "another-stage-secret")
+    monkeypatch.setenv("PAGINATION_SECRET", "another-stage-secret-of-at-least-32-bytes")
     get_settings.cache_clear()
     assert rejected(SCOPE, token)
 

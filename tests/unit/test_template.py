@@ -15,7 +15,11 @@ from local.config import ROOT
 
 OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
 
-# function → {DynamoDB / SQS / EventBridge action → the resources it may touch}; logs are checked apart.
+PAGINATION_SECRET_ARN = (
+    "arn:AWS::Partition:ssm:AWS::Region:AWS::AccountId:parameter/event-registrations/dev/pagination-secret"
+)
+
+# function → {DynamoDB / SQS / EventBridge / SSM action → the resources it may touch}; logs are checked apart.
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "Health": {},
     "Openapi": {},
@@ -27,6 +31,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:DeleteItem": {"IdempotencyTable"},
     },
     "ListEvents": {
+        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
         "dynamodb:Scan": {"EventsTable", "EventsTable/index/StatusIndex"},
         "dynamodb:Query": {"EventsTable", "EventsTable/index/StatusIndex"},
     },
@@ -51,11 +56,13 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     },
     "GetUser": {"dynamodb:GetItem": {"UsersTable"}},
     "ListUserRegistrations": {
+        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
         "dynamodb:Query": {"RegistrationsTable/index/UserRegistrationsIndex"},
         "dynamodb:BatchGetItem": {"EventsTable"},
         "dynamodb:GetItem": {"UsersTable"},
     },
     "ListUserWaitlist": {
+        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
         "dynamodb:Query": {"WaitlistTable", "WaitlistTable/index/UserWaitlistIndex"},
         "dynamodb:BatchGetItem": {"EventsTable"},
         "dynamodb:GetItem": {"UsersTable"},
@@ -73,10 +80,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:DeleteItem": {"RegistrationsTable", "WaitlistTable"},
     },
     "ListEventRegistrations": {
+        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
         "dynamodb:Query": {"RegistrationsTable/index/EventRegistrationsIndex"},
         "dynamodb:BatchGetItem": {"UsersTable", "EventsTable"},
     },
     "ListEventWaitlist": {
+        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
         "dynamodb:Query": {"WaitlistTable"},
         "dynamodb:BatchGetItem": {"UsersTable", "EventsTable"},
     },
@@ -123,8 +132,10 @@ def _resource_name(resource: Any) -> str:
         logical, attribute = resource["Fn::GetAtt"]
         return logical + ("/stream" if attribute == "StreamArn" else "")
     if isinstance(resource, dict) and "Fn::Join" in resource:
-        _, parts = resource["Fn::Join"]
-        return "/".join(_resource_name(part) if isinstance(part, dict) else part for part in parts)
+        separator, parts = resource["Fn::Join"]
+        return separator.join(_resource_name(part) if isinstance(part, dict) else part for part in parts)
+    if isinstance(resource, dict) and "Ref" in resource:
+        return str(resource["Ref"])
     if isinstance(resource, dict) and "Fn::Sub" in resource:
         return resource["Fn::Sub"]
     return str(resource)
@@ -226,3 +237,13 @@ def test_stage_throttling_bus_schedule_and_tables(template: dict[str, Any]) -> N
     assert tables == {
         f"event-registrations-dev-{t}" for t in ("events", "users", "registrations", "waitlist", "idempotency")
     }
+
+
+def test_the_page_token_key_is_no_literal_but_a_per_stage_ssm_parameter(template: dict[str, Any]) -> None:
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        assert "PAGINATION_SECRET" not in variables, logical
+        assert variables["PAGINATION_SECRET_PARAMETER"] == "/event-registrations/dev/pagination-secret", logical
+    assert "change-me" not in json.dumps(template)
