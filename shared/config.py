@@ -23,6 +23,10 @@ class Settings:
     transaction_attempts: int
     event_bus_name: str | None
     eventbridge_endpoint: str | None
+    # serverless.yml's custom.cors, which API Gateway's preflights use too.
+    cors_allow_origin: str
+    cors_allow_headers: tuple[str, ...]
+    cors_max_age: int
 
 
 @cache
@@ -44,4 +48,9 @@ def get_settings() -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME") or None,
         # The local stack's moto serves EventBridge on the same endpoint as DynamoDB.
         eventbridge_endpoint=env.get("EVENTBRIDGE_ENDPOINT") or env.get("DYNAMODB_ENDPOINT") or None,
+        cors_allow_origin=env.get("CORS_ALLOW_ORIGIN") or "*",
+        cors_allow_headers=tuple(
+            header.strip() for header in env.get("CORS_ALLOW_HEADERS", "Content-Type").split(",") if header.strip()
+        ),
+        cors_max_age=int(env.get("CORS_MAX_AGE", "600")),
     )

@@ -129,14 +129,15 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
 
 
 def build_app() -> APIGatewayRestResolver:
+    settings = get_settings()
     app = APIGatewayRestResolver(
         enable_validation=True,
         json_body_deserializer=bodies.loads,
         cors=CORSConfig(
-            allow_origin="*",
-            allow_headers=["Content-Type", "Idempotency-Key"],
+            allow_origin=settings.cors_allow_origin,
+            allow_headers=list(settings.cors_allow_headers),
             expose_headers=[NEXT_TOKEN_HEADER, "Idempotent-Replayed", "Retry-After"],
-            max_age=600,
+            max_age=settings.cors_max_age,
         ),
     )
     app._request_validation_middleware = _ObjectBodyValidation()

@@ -117,13 +117,14 @@ def test_cors_preflight(api: LocalStack) -> None:
     preflight = {
         "Origin": ORIGIN,
         "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type",
+        "Access-Control-Request-Headers": "content-type,idempotency-key,authorization",
     }
     response = api.request("OPTIONS", "/events", headers=preflight)
     assert response.status_code in (200, 204), response.text
     assert response.headers.get("Access-Control-Allow-Origin") in (ORIGIN, "*")
     assert "POST" in response.headers.get("Access-Control-Allow-Methods", "")
-    assert "content-type" in response.headers.get("Access-Control-Allow-Headers", "").lower()
+    allowed = {h.strip() for h in response.headers.get("Access-Control-Allow-Headers", "").lower().split(",")}
+    assert {"content-type", "idempotency-key", "authorization"} <= allowed
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/health", 200), ("GET", "/nope", 404)])

@@ -247,3 +247,30 @@ def test_the_page_token_key_is_no_literal_but_a_per_stage_ssm_parameter(template
         assert "PAGINATION_SECRET" not in variables, logical
         assert variables["PAGINATION_SECRET_PARAMETER"] == "/event-registrations/dev/pagination-secret", logical
     assert "change-me" not in json.dumps(template)
+
+
+def test_cors_comes_from_one_configuration(template: dict[str, Any]) -> None:
+    """API Gateway answers preflights itself (the functions never see them once deployed): its
+    OPTIONS methods, its own error responses and the functions' CORSConfig must agree."""
+    resources = template["Resources"]
+    preflights = [
+        r["Properties"]["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    assert len(preflights) == 13  # one per path, / and /{proxy+} included
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    variables = [f["Properties"]["Environment"]["Variables"] for f in functions]
+    origins = {v["CORS_ALLOW_ORIGIN"] for v in variables}
+    header_lists = {v["CORS_ALLOW_HEADERS"] for v in variables}
+    assert origins == {"*"} and len(header_lists) == 1
+    [allowed_headers] = header_lists
+    assert {"Content-Type", "Idempotency-Key", "Authorization"} <= set(allowed_headers.split(","))
+    for parameters in preflights:
+        assert parameters["method.response.header.Access-Control-Allow-Headers"] == f"'{allowed_headers}'"
+        assert parameters["method.response.header.Access-Control-Allow-Origin"] == "'*'"
+    for name in ("GatewayResponseDefault4XX", "GatewayResponseDefault5XX"):
+        origin = resources[name]["Properties"]["ResponseParameters"][
+            "gatewayresponse.header.Access-Control-Allow-Origin"
+        ]
+        assert origin == "'*'"
