@@ -1,6 +1,7 @@
 """Hostile input over the local stack, where the outside corpus found 500s (issue 9): numbers
 beyond Python's int-string limit in any field of any body route, multipart and form bodies with
-broken boundaries, and query parameters in forms Python would coerce. 0 responses >= 500, every
+broken boundaries (test_gateway_errors.py), query parameters in forms Python would coerce, and
+page tokens correctly signed around a cursor that is no key of its list. 0 responses >= 500, every
 error exactly `{"detail": str}`."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shared.api.pagination import encode_token
 from tests.helpers import uid
 from tests.integration.conftest import LocalStack
 
@@ -63,3 +65,28 @@ def json_with(body: dict[str, Any], field: str, raw_value: str) -> bytes:
 @pytest.mark.parametrize("path", ["/events", "/events/e/registrations", "/users/u/waitlist"])
 def test_limit_is_a_plain_decimal_integer(api: LocalStack, path: str, limit: str) -> None:
     assert_detail(api.get(f"{path}?limit={limit}"), 400, "limit")
+
+
+SIGNED_BUT_INVALID = {
+    "empty": {},
+    "foreign-key": {"id": {"S": "x"}},
+    "wrong-type": {"eventId": {"N": "1"}},
+    "empty-string": {"eventId": {"S": ""}},
+    "list-value": {"eventId": {"L": []}},
+    "huge-number": {"eventId": {"S": "e"}, "position": {"N": "9" * 5000}},
+    "foreign-partition": {"eventId": {"S": "other"}, "position": {"N": "1"}},
+}
+
+
+@pytest.mark.parametrize("name", list(SIGNED_BUT_INVALID))
+def test_a_signed_cursor_that_is_no_key_of_its_list_is_400(api: LocalStack, event_id: str, name: str) -> None:
+    # The stack inherits this test run's PAGINATION_SECRET (tests/conftest.py), so tokens signed here are genuine.
+    for path, scope in (
+        ("/events", "events?status=None"),
+        (f"/events/{event_id}/registrations", f"events/{event_id}/registrations"),
+        (f"/events/{event_id}/waitlist", f"events/{event_id}/waitlist"),
+        ("/users/u/registrations", "users/u/registrations"),
+        ("/users/u/waitlist", "users/u/waitlist"),
+    ):
+        token = encode_token(scope, SIGNED_BUT_INVALID[name])
+        assert_detail(api.get(f"{path}?nextToken={token}"), 400, "nextToken")
