@@ -27,7 +27,7 @@ run: install
 ## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint + scan
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) --no-print-directory cfn-lint scan
+	$(MAKE) --no-print-directory scan cfn-lint
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not concurrency"
@@ -54,6 +54,7 @@ cfn-lint: package
 	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
 
 # The stricter `prod` profile (serverless.yml params), packaged apart so that both can be checked.
+# Before `package`: every osls package run empties .serverless/ first.
 PROD_TEMPLATE := .serverless-prod/cloudformation-template-update-stack.json
 package-prod: install
 	npx osls package --stage prod --package .serverless-prod
@@ -66,7 +67,8 @@ $(SCAN_STAMP): requirements-scan.txt
 	touch $@
 
 ## make scan: Checkov (.checkov.yaml) on the packaged templates of both profiles (`make package`'s and prod's): 0 failed checks
-scan: package package-prod $(SCAN_STAMP)
+scan: package-prod package $(SCAN_STAMP)
+	test -s $(PROD_TEMPLATE) && test -s .serverless/cloudformation-template-update-stack.json
 	$(VENV)/bin/cfn-lint -i W3005 -- $(PROD_TEMPLATE)
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml \
 		-f .serverless/cloudformation-template-update-stack.json -f $(PROD_TEMPLATE)
