@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from local import config
 from local.config import ROOT
 
 OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
@@ -423,3 +424,17 @@ def test_every_skipped_check_says_why(profile: Packaged) -> None:
     for number, line in enumerate(lines[skip_list + 1 :], start=skip_list + 1):
         if line.strip().startswith("- CKV"):
             assert lines[number - 1].strip().startswith("#"), f".checkov.yaml: {line.strip()} has no reason above it"
+
+
+def test_the_local_stack_reads_the_params_block_as_osls_does(profile: Packaged) -> None:
+    """local/config.py gives `make run` and the tests the environment the deployed functions get."""
+    [deployed] = {
+        json.dumps(f["Properties"]["Environment"]["Variables"], sort_keys=True)
+        for k, f in profile.of_type("AWS::Lambda::Function").items()
+        if k != LOGGING_ROLE_HELPER
+    }
+    cloud = {k: config._as_cloudformation_string(v) for k, v in json.loads(deployed).items()}
+    local = config.environment(profile.stage)
+    del cloud["DYNAMODB_ENDPOINT"], local["DYNAMODB_ENDPOINT"]  # the local stack's own endpoint
+    assert local == cloud
+    assert local["MAX_BODY_BYTES"] == "65536" and local["TRACING_ENABLED"] == "false"
