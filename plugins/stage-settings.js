@@ -35,26 +35,7 @@ class StageSettings {
         ],
       };
     }
-    markLoggingRoleHelper(template.Resources);
   }
-}
-
-// Stage access logs need API Gateway's account-wide CloudWatch role. Unless the account manages it
-// (params.apiLogRoleManagedExternally), osls adds a deploy-time custom-resource function that sets it;
-// the scanner's Lambda findings on it get their reason here, since only some stages have it.
-const LOGGING_ROLE_HELPER = 'CustomDashresourceDashapigwDashcwDashroleLambdaFunction';
-function markLoggingRoleHelper(resources) {
-  const helper = resources[LOGGING_ROLE_HELPER];
-  if (!helper) return;
-  const why = 'osls deploy-time helper: CloudFormation alone invokes it, once per deployment, as a custom resource';
-  helper.Metadata = {
-    checkov: {
-      skip: [
-        { id: 'CKV_AWS_115', comment: `${why}; it never runs concurrently with itself` },
-        { id: 'CKV_AWS_116', comment: `${why}; a failure fails the deployment, which CloudFormation reports` },
-      ],
-    },
-  };
 }
 
 module.exports = StageSettings;

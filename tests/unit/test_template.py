@@ -438,3 +438,16 @@ def test_the_local_stack_reads_the_params_block_as_osls_does(profile: Packaged) 
     del cloud["DYNAMODB_ENDPOINT"], local["DYNAMODB_ENDPOINT"]  # the local stack's own endpoint
     assert local == cloud
     assert local["MAX_BODY_BYTES"] == "65536" and local["TRACING_ENABLED"] == "false"
+
+
+def test_only_api_functions_skip_the_concurrency_and_dead_letter_checks(profile: Packaged) -> None:
+    skips = {
+        k.removesuffix("LambdaFunction"): set(_skips(f))
+        for k, f in profile.of_type("AWS::Lambda::Function").items()
+        if k != LOGGING_ROLE_HELPER
+    }
+    for name in API_FUNCTIONS:
+        assert skips[name] == {"CKV_AWS_115", "CKV_AWS_116"}, name
+    # Background functions are bounded (reserved) and their failures kept: no blanket skip.
+    assert skips["Promotion"] == {"CKV_AWS_116"}  # its stream mapping's on-failure queue instead
+    assert skips["Reconcile"] == set()
