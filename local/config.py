@@ -51,6 +51,8 @@ def _resolve_one(expression: str, config: dict[str, Any], stage: str) -> Any:
         return stage
     if kind == "env":
         return os.environ.get(name, fallback_value)
+    if source.startswith("strToBool(") and source.endswith(")"):
+        return source.removeprefix("strToBool(").removesuffix(")").strip().lower() in {"true", "1"}
     if kind == "param":
         # serverless.yml `params:`: the stage's own value, else `default`'s, as osls resolves them.
         params = config.get("params", {})

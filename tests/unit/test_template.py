@@ -438,6 +438,9 @@ def test_the_local_stack_reads_the_params_block_as_osls_does(profile: Packaged) 
     del cloud["DYNAMODB_ENDPOINT"], local["DYNAMODB_ENDPOINT"]  # the local stack's own endpoint
     assert local == cloud
     assert local["MAX_BODY_BYTES"] == "65536" and local["TRACING_ENABLED"] == "false"
+    resolved = config.load(profile.stage)
+    for path in (("custom", "encryption"), ("provider", "logs"), ("provider", "logRetentionInDays")):
+        assert resolved[path[0]][path[1]] == profile.service[path[0]][path[1]], path
 
 
 def test_only_api_functions_skip_the_concurrency_and_dead_letter_checks(profile: Packaged) -> None:
