@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install
+.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install chromium reset
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,23 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+# The browser test (tests/integration/test_docs_browser.py) drives Debian's chromium; installed as
+# root, as CI runs, when it is not on PATH.
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "chromium is missing: apt-get install -y chromium (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 ## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
 run: install
 	$(PY) -m local.run
 
+## make reset: forget the local stack's data (.local-data/, or $$LOCAL_DATA_DIR): the next `make run` starts empty
+reset: $(STAMP)
+	$(PY) -m local.data reset
+
 ## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
-test: install
+test: install chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory cfn-lint
 
