@@ -19,6 +19,7 @@ OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "Health": {},
     "Openapi": {},
+    "Docs": {},
     "Fallback": {},
     "CreateEvent": {
         "dynamodb:PutItem": {"EventsTable", "IdempotencyTable"},
