@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install chromium reset
+.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install chromium reset package-deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,14 +58,21 @@ openapi: $(STAMP)
 reconcile: $(STAMP)
 	$(PY) -m local.reconcile
 
+## make package: osls package → .serverless/ (offline, no credentials); bytecode when a python3.12 is found
 package: install
 	npx osls package --stage $${STAGE:-dev}
+
+PACKAGE_DIR ?= .serverless
+## make package-deploy: the package `make deploy` ships, in $$PACKAGE_DIR (.serverless/): fails at once without python3.12 (bytecode required)
+package-deploy: install
+	BYTECODE_REQUIRED=true npx osls package --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
 
 cfn-lint: package
 	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
 
-deploy: install
-	npx osls deploy --stage $${STAGE:-dev}
+## make deploy: make package-deploy, then osls deploy of exactly that package (needs AWS credentials)
+deploy: package-deploy
+	npx osls deploy --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
 
 remove: install
 	npx osls remove --stage $${STAGE:-dev}
