@@ -5,12 +5,13 @@ The page links the two assets (GET /docs/swagger-ui.js and /docs/swagger-ui.css,
 rather than inlining them as Powertools' `enable_swagger` does, so a browser caches them. Nothing is
 read at import (a cold start costs only the resolver); each file is read once, on first use."""
 
+import importlib.util
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import aws_lambda_powertools
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -18,10 +19,23 @@ from shared.api import build_app
 from shared.observability import logger, traced
 
 app = build_app()
-_ASSETS = Path(swagger_ui.__file__).parent
+_ASSETS = Path(aws_lambda_powertools.__file__).parent / "event_handler" / "openapi" / "swagger_ui"
 _DOCUMENT = Path(__file__).resolve().parents[2] / "openapi.json"
 _CACHED = "public, max-age=86400"
 SCRIPT, STYLESHEET = "/docs/swagger-ui.js", "/docs/swagger-ui.css"
+
+
+def _load_page_template():
+    """Powertools' `swagger_ui/html.py`, loaded by its path: importing it as a submodule would run
+    the package's `__init__`, whose OAuth2Config imports all of Powertools' OpenAPI models, which
+    doubled this function's import time (tests/functions/test_docs.py keeps them out)."""
+    spec = importlib.util.spec_from_file_location("_powertools_swagger_html", _ASSETS / "html.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate_swagger_html
+
+
+generate_swagger_html = _load_page_template()
 
 
 @cache
@@ -55,7 +69,7 @@ def swagger_page(format: Annotated[Literal["json"] | None, Query()] = None):
     if format == "json":
         # The address Swagger UI shows in its top bar answers the document itself.
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
-    page = swagger_ui.generate_swagger_html(
+    page = generate_swagger_html(
         spec=document.replace("</", "<\\/"),  # never closes the page's <script>
         swagger_js=base_path + SCRIPT,
         swagger_css=base_path + STYLESHEET,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,15 @@ def test_unknown_asset_is_404() -> None:
     response = ApiClient().get("/docs/swagger-ui.map")
 
     assert response.status == 404 and set(response.body) == {"detail"}
+
+
+def test_cold_start_leaves_out_powertools_openapi_models() -> None:
+    # Importing Powertools' swagger_ui package would pull in every OpenAPI model (about as long
+    # again as the rest of the import); a fresh interpreter shows what the function's import loads.
+    probe = (
+        "import sys, functions.docs.swagger; print('aws_lambda_powertools.event_handler.openapi.models' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "False", result.stderr

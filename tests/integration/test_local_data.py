@@ -1,6 +1,6 @@
 """`make run` keeps its data (local/data.py): tables and items survive a clean restart, a promotion
 pending when the stack crashed happens once after the restart (neither lost nor replayed), and
-`make reset` empties it. The stacks share one LOCAL_DATA_DIR, one after another."""
+`make reset` empties it. One story, five stacks one after another on one LOCAL_DATA_DIR."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def wait_for_confirmed(stack: LocalStack, event_id: str, user_id: str) -> list[s
     return confirmed
 
 
-def test_data_survives_restarts_and_a_pending_promotion_happens_once(tmp_path: Path) -> None:
+def test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties(tmp_path: Path) -> None:
     data_dir = tmp_path / "local-data"
     event_id, ada, bob = uid("evt"), uid("ada"), uid("bob")
 
@@ -178,17 +178,6 @@ def test_data_survives_restarts_and_a_pending_promotion_happens_once(tmp_path: P
     finally:
         stop_cleanly(fourth)
 
-
-def test_make_reset_empties_the_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "local-data"
-    event_id = uid("evt")
-    stack = start(data_dir, "before-reset")
-    try:
-        assert stack.post("/events", json={**EVENT, "eventId": event_id}).status_code == 201
-    finally:
-        stop_cleanly(stack)
-    assert (data_dir / SNAPSHOT_NAME).exists()
-
     # When `make reset` runs
     result = subprocess.run(
         ["make", "--no-print-directory", "reset"],
@@ -204,10 +193,10 @@ def test_make_reset_empties_the_data(tmp_path: Path) -> None:
     assert not data_dir.exists()
 
     # Then the next stack starts empty
-    stack = start(data_dir, "after-reset")
+    fifth = start(data_dir, "after-reset")
     try:
-        assert "none yet, starting empty" in stack.log_path.read_text()
-        assert stack.get(f"/events/{event_id}").status_code == 404
-        assert stack.get("/events").json() == []
+        assert "none yet, starting empty" in fifth.log_path.read_text()
+        assert fifth.get(f"/events/{event_id}").status_code == 404
+        assert fifth.get("/events").json() == []
     finally:
-        stop_cleanly(stack)
+        stop_cleanly(fifth)
