@@ -22,6 +22,7 @@ install: $(STAMP) $(NODE_STAMP)
 
 # The browser test (tests/integration/test_docs_browser.py) drives Debian's chromium; installed as
 # root, as CI runs, when it is not on PATH.
+## make chromium: install Debian's chromium for the browser test when it is missing (apt-get, as root)
 chromium:
 	@command -v chromium >/dev/null || { \
 		echo "chromium is missing: apt-get install -y chromium (needs root)"; \
