@@ -22,9 +22,11 @@ NO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SES
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}
 
 
-def make_package_deploy(env: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
+def make_package_deploy(
+    env: dict[str, str], out: Path, target: str = "package-deploy"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", "package-deploy", f"PACKAGE_DIR={out}"],
+        ["make", "--no-print-directory", target, f"PACKAGE_DIR={out}"],
         cwd=ROOT,
         env={**env, **NO_CREDENTIALS},
         capture_output=True,
@@ -53,14 +55,16 @@ def without_python312(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_deploy_package_fails_at_once_without_python312(tmp_path: Path) -> None:
-    result = make_package_deploy(without_python312(tmp_path), tmp_path / "package")
+@pytest.mark.parametrize("target", ["package-deploy", "deploy"])
+def test_deploy_package_fails_at_once_without_python312(tmp_path: Path, target: str) -> None:
+    # (`make deploy` stops in its package-deploy step: no credentials are ever asked for.)
+    result = make_package_deploy(without_python312(tmp_path), tmp_path / "package", target)
 
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "no python3.12 found" in output and "Bytecode is required here" in output, output
     # Before serverless-python-requirements spent its minute: no wheel was fetched, no zip written.
-    assert "Installing requirements" not in output
+    assert "Installing requirements" not in output and "Deploying" not in output
     assert not (tmp_path / "package" / "event-registrations.zip").exists()
 
 
