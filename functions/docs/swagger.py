@@ -30,6 +30,8 @@ def _load_page_template():
     the package's `__init__`, whose OAuth2Config imports all of Powertools' OpenAPI models, which
     doubled this function's import time (tests/functions/test_docs.py keeps them out)."""
     spec = importlib.util.spec_from_file_location("_powertools_swagger_html", _ASSETS / "html.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"Powertools' Swagger UI is not at {_ASSETS}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.generate_swagger_html

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,7 @@ def stop_cleanly(stack: LocalStack) -> None:
     assert not stack.leftovers()
 
 
-def state(stack: LocalStack, event_id: str, user_ids: list[str]) -> dict[str, object]:
+def state(stack: LocalStack, event_id: str, user_ids: list[str]) -> dict[str, Any]:
     """Everything the API shows about one event and its users (409-free reads only)."""
     paths = [f"/events/{event_id}", f"/events/{event_id}/registrations", f"/events/{event_id}/waitlist"]
     paths += [f"/users/{user_id}" for user_id in user_ids]

@@ -80,7 +80,9 @@ def test_a_shard_without_checkpoint_is_read_again_from_its_first_record(client: 
 def test_the_saved_checkpoint_replaces_a_live_one_that_ran_ahead(client: Any, tmp_path: Path) -> None:
     client.put_item(TableName=REGISTRATIONS, Item={"eventId": {"S": "e"}, "userId": {"S": "u"}})
     stream_arn = client.describe_table(TableName=REGISTRATIONS)["Table"]["LatestStreamArn"]
-    shard_key = f"{stream_arn}::{dynamodb_backends['123456789012']['us-east-1'].tables[REGISTRATIONS].stream_shard.id}"
+    shard = dynamodb_backends["123456789012"]["us-east-1"].tables[REGISTRATIONS].stream_shard
+    assert shard is not None
+    shard_key = f"{stream_arn}::{shard.id}"
     (tmp_path / CHECKPOINT_NAME).write_text(json.dumps({shard_key: "41"}))
     LocalData(tmp_path, unlocked).save()
     # The reader went on after the snapshot, over writes a crash then lost
