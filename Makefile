@@ -64,9 +64,10 @@ package: install
 	npx osls package --stage $${STAGE:-dev}
 
 PACKAGE_DIR ?= .serverless
-## make package-deploy: the package `make deploy` ships, in $$PACKAGE_DIR (.serverless/): fails at once without python3.12 (bytecode required)
+## make package-deploy: the package `make deploy` ships, in $$PACKAGE_DIR (.serverless/): needs python3.12 (bytecode), then checks requirements and architecture
 package-deploy: install
 	BYTECODE_REQUIRED=true npx osls package --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
+	$(PY) -m local.deploy_check $(PACKAGE_DIR)
 
 cfn-lint: package
 	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from local.config import ROOT
+from local.deploy_check import problems
 
 OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
 NO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
@@ -72,6 +73,7 @@ def test_deploy_package_is_arm64_with_aarch64_wheels_and_bytecode(tmp_path: Path
     out = tmp_path / "package"
     result = make_package_deploy(dict(os.environ), out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"deploy check: {out} holds aws-lambda-powertools, pydantic, built for its architecture" in result.stdout
 
     template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
     functions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
@@ -101,3 +103,31 @@ def test_the_architecture_param_moves_functions_and_wheels_together(architecture
     resolved = yaml.safe_load(printed.stdout)
     assert resolved["provider"]["architecture"] == (architecture or "arm64")
     assert f"--platform manylinux2014_{platform}" in resolved["custom"]["pythonRequirements"]["pipCmdExtraArgs"]
+
+
+def fake_package(directory: Path, architecture: str, modules: list[str], library_machine: int) -> Path:
+    directory.mkdir()
+    function = {"Type": "AWS::Lambda::Function", "Properties": {"Architectures": [architecture]}}
+    template = {"Resources": {"HealthLambdaFunction": function, "DocsLambdaFunction": function}}
+    (directory / "cloudformation-template-update-stack.json").write_text(json.dumps(template))
+    with zipfile.ZipFile(directory / "event-registrations.zip", "w") as package:
+        for module in modules:
+            package.writestr(f"{module}/__init__.py", "")
+        elf = b"\x7fELF" + bytes(14) + struct.pack("<H", library_machine) + bytes(44)
+        package.writestr("pydantic_core/_pydantic_core.so", elf)
+    return directory
+
+
+def test_deploy_check_passes_a_whole_package_for_its_architecture(tmp_path: Path) -> None:
+    package = fake_package(tmp_path / "p", "arm64", ["aws_lambda_powertools", "pydantic"], ELF_MACHINE["aarch64"])
+    assert problems(package) == []
+
+
+def test_deploy_check_refuses_missing_requirements_and_wrong_architecture(tmp_path: Path) -> None:
+    package = fake_package(tmp_path / "p", "arm64", ["aws_lambda_powertools"], ELF_MACHINE["x86_64"])
+
+    assert problems(package) == [
+        "requirement pydantic is not in the package (no pydantic/)",
+        "pydantic_core/_pydantic_core.so is not built for arm64 (ELF machine 62)",
+    ]
+    assert problems(tmp_path / "nothing") == [f"no package in {tmp_path / 'nothing'}: run `make package-deploy`"]
