@@ -24,6 +24,7 @@ OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "Health": {},
     "Openapi": {},
+    "Docs": {},
     "Fallback": {},
     "CreateEvent": {
         "dynamodb:PutItem": {"EventsTable", "IdempotencyTable"},
@@ -388,7 +389,15 @@ def test_deployment_bucket_is_private_versioned_and_tls_only(profile: Packaged) 
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
 
 
-PUBLIC_METHODS = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/events"), ("GET", "/events/{eventId}")}
+PUBLIC_METHODS = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/swagger-ui.js"),
+    ("GET", "/docs/swagger-ui.css"),
+    ("GET", "/events"),
+    ("GET", "/events/{eventId}"),
+}
 
 
 def _path(resources: dict[str, Any], resource_id: Any) -> str:
@@ -454,3 +463,14 @@ def test_only_api_functions_skip_the_concurrency_and_dead_letter_checks(profile:
     # Background functions are bounded (reserved) and their failures kept: no blanket skip.
     assert skips["Promotion"] == {"CKV_AWS_116"}  # its stream mapping's on-failure queue instead
     assert skips["Reconcile"] == set()
+
+
+def test_every_function_runs_on_graviton_by_default(template: dict[str, Any]) -> None:
+    # provider.architecture is `${param:architecture, 'arm64'}`; the wheels follow it (test_deploy_package.py).
+    architectures = {
+        logical: resource["Properties"].get("Architectures")
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert architectures
+    assert all(value == ["arm64"] for value in architectures.values()), architectures
