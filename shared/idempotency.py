@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import os
 import re
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from shared.api.serialize import to_json
 from shared.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
 from shared.observability import logger
 from shared.repositories.dynamo import get_client, is_unavailable
@@ -186,7 +186,7 @@ class _NotStored(Exception):
 def _as_response(result: Any) -> Response:
     if isinstance(result, Response):
         return result
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result))
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(result))
 
 
 def _stored(response: Response) -> dict[str, Any]:

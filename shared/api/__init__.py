@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.pagination import decode_token, encode_token
 from shared.api.routes import match
+from shared.api.serialize import to_json
 from shared.config import get_settings
 from shared.errors import (
     DomainError,
@@ -47,20 +48,20 @@ def detail(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"detail": message}),
+        body=to_json({"detail": message}),
         headers=headers,
     )
 
 
 def created(body: dict[str, Any]) -> Response:
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=to_json(body))
 
 
 def page(items: list[dict[str, Any]], scope: str, cursor: dict[str, Any] | None) -> Response:
     """A JSON array, and X-Next-Token when another page exists."""
     headers = {NEXT_TOKEN_HEADER: encode_token(scope, cursor)} if cursor else None
     return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(items), headers=headers
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(items), headers=headers
     )
 
 
@@ -104,6 +105,7 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
 def build_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
+        serializer=to_json,
         cors=CORSConfig(
             allow_origin="*",
             allow_headers=["Content-Type", "Idempotency-Key"],
