@@ -43,7 +43,7 @@ format: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
 
-## make reconcile: one reconciliation run (counters, stranded waitlist) against $${DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}
+## make reconcile: one reconciliation run (counters, stranded waitlist) against $${DYNAMODB_ENDPOINT:-http://127.0.0.1:$${DYNAMODB_PORT:-8000}}
 reconcile: $(STAMP)
 	$(PY) -m local.reconcile
 
