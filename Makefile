@@ -1,45 +1,75 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything installs itself.
+# `make help` lists every target: the `## make <target>: <what it does>` line above each rule.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+LOCK := requirements-dev.lock
+TIMED := local/timed.sh
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install
+.PHONY: help run seed test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install lock check-node
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+## make help: this list
+help:
+	@sed -n 's/^## make \([^:]*\): \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | sed 's/\$$\$$/$$/g' | expand -t 22
 
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error
-	touch $@
+# Hash-checked: every package and version comes from the lock (`make lock` regenerates it).
+$(STAMP): $(LOCK)
+	@local/require.sh python $(PYTHON)
+	@test -x $(PY) || $(TIMED) "creating $(VENV) with $(PYTHON)" $(PYTHON) -m venv $(VENV)
+	@$(TIMED) "installing Python packages from $(LOCK) (hash-checked; ~1-3 min the first time)" \
+		$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	@touch $@
 
-install: $(STAMP) $(NODE_STAMP)
+## make check-node: fails early, naming the Node version osls needs
+check-node:
+	@local/require.sh node
+
+$(NODE_STAMP): package.json package-lock.json | check-node
+	@$(TIMED) "installing node_modules from package-lock.json (~1 min the first time)" \
+		npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## make install: the virtualenv (from requirements-dev.lock) and node_modules, when missing or stale
+install: check-node $(STAMP) $(NODE_STAMP)
+
+## make lock: regenerate requirements-dev.lock (pinned, with hashes) from requirements*.txt, after changing them
+lock: $(STAMP)
+	@$(TIMED) "resolving requirements-dev.txt into $(LOCK) with pip-compile (a few minutes)" \
+		$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) requirements-dev.txt
 
 ## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
 run: install
 	$(PY) -m local.run
 
+## make seed: demo data (3 events, 6 users, 7 registrations) into the running `make run`, through its API; idempotent
+seed: $(STAMP)
+	@$(PY) -m local.seed
+
 ## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) --no-print-directory cfn-lint
+	@$(TIMED) "pytest: every test (~7 min on 2 cores)" $(PY) -m pytest -q -p no:cacheprovider
+	@$(MAKE) --no-print-directory cfn-lint
 
+## make unit: the tests without the integration and concurrency suites
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not concurrency"
 
+## make lint: ruff check and ruff format --check
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+## make format: ruff format and ruff check --fix
 format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+## make openapi: regenerate openapi.json from the functions' resolvers
 openapi: $(STAMP)
 	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
 
@@ -47,15 +77,22 @@ openapi: $(STAMP)
 reconcile: $(STAMP)
 	$(PY) -m local.reconcile
 
+## make package: osls package (offline, no credentials): .serverless/*.json and the zip
 package: install
-	npx osls package --stage $${STAGE:-dev}
+	@$(TIMED) "osls package --stage $${STAGE:-dev}" npx osls package --stage $${STAGE:-dev}
 
+## make cfn-lint: package, then cfn-lint on the CloudFormation template
 cfn-lint: package
-	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
+	@$(TIMED) "cfn-lint on the packaged template (W3005 ignored: per-function roles)" \
+		$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
+	@echo "cfn-lint: .serverless/cloudformation-template-update-stack.json passed ($$($(PY) -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Resources"]))' .serverless/cloudformation-template-update-stack.json) resources, no errors or warnings)"
 
+## make deploy: osls deploy --stage $${STAGE:-dev}, with your AWS credentials
 deploy: install
+	@local/require.sh python312 $${PYTHON312:-python3.12}
 	npx osls deploy --stage $${STAGE:-dev}
 
+## make remove: osls remove --stage $${STAGE:-dev} (tables are retained)
 remove: install
 	npx osls remove --stage $${STAGE:-dev}
 
@@ -72,5 +109,6 @@ bench: install $(BENCH_STAMP)
 bench-smoke: install $(BENCH_STAMP)
 	$(PY) -m bench --smoke > /dev/null
 
+## make clean: remove build output and test caches (not .venv or node_modules)
 clean:
 	rm -rf .serverless .pytest_cache .hypothesis
