@@ -60,9 +60,7 @@ def created(body: dict[str, Any]) -> Response:
 def page(items: list[dict[str, Any]], scope: str, cursor: dict[str, Any] | None) -> Response:
     """A JSON array, and X-Next-Token when another page exists."""
     headers = {NEXT_TOKEN_HEADER: encode_token(scope, cursor)} if cursor else None
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(items), headers=headers
-    )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(items), headers=headers)
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
