@@ -22,7 +22,7 @@ USERS = {
     "demo-linus": "Linus Torvalds",
     "demo-barbara": "Barbara Liskov",
 }
-EVENTS = [
+EVENTS: list[dict[str, Any]] = [
     # Full: three seats taken, two people waiting (positions 1 and 2).
     {
         "eventId": "demo-workshop",
