@@ -85,7 +85,7 @@ package: install
 cfn-lint: package
 	@$(TIMED) "cfn-lint on the packaged template (W3005 ignored: per-function roles)" \
 		$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
-	@echo "cfn-lint: .serverless/cloudformation-template-update-stack.json passed ($$($(PY) -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Resources"]))' .serverless/cloudformation-template-update-stack.json) resources, no errors or warnings)"
+	@echo "cfn-lint: .serverless/cloudformation-template-update-stack.json passed: $$($(PY) -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Resources"]))' .serverless/cloudformation-template-update-stack.json) resources, no errors or warnings (W3005 ignored)"
 
 ## make deploy: osls deploy --stage $${STAGE:-dev}, with your AWS credentials
 deploy: install
