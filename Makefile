@@ -10,11 +10,11 @@ LOCK := requirements-dev.lock
 TIMED := local/timed.sh
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help run seed test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install lock check-node
+.PHONY: help run seed reset test unit lint format package package-deploy cfn-lint openapi deploy remove bench bench-smoke reconcile clean install lock check-node chromium
 
 ## make help: this list
 help:
-	@sed -n 's/^## make \([^:]*\): \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | sed 's/\$$\$$/$$/g' | expand -t 22
+	@sed -n 's/^## make \([^:]*\): \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | sed 's/\$$\$$/$$/g' | expand -t 24
 
 # Hash-checked: every package and version comes from the lock (`make lock` regenerates it).
 $(STAMP): $(LOCK)
@@ -42,6 +42,14 @@ lock: $(STAMP)
 		$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 		--no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) requirements-dev.txt
 
+# The browser test (tests/integration/test_docs_browser.py) drives Debian's chromium; installed as
+# root, as CI runs, when it is not on PATH.
+## make chromium: install Debian's chromium for the browser test when it is missing (apt-get, as root)
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "chromium is missing: apt-get install -y chromium (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 ## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
 run: install
 	$(PY) -m local.run
@@ -50,8 +58,12 @@ run: install
 seed: $(STAMP)
 	@$(PY) -m local.seed
 
+## make reset: forget the local stack's data (.local-data/, or $$LOCAL_DATA_DIR): the next `make run` starts empty
+reset: $(STAMP)
+	$(PY) -m local.data reset
+
 ## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
-test: install
+test: install chromium
 	@$(TIMED) "pytest: every test (~7 min on 2 cores)" $(PY) -m pytest -q -p no:cacheprovider
 	@$(MAKE) --no-print-directory cfn-lint
 
@@ -77,9 +89,16 @@ openapi: $(STAMP)
 reconcile: $(STAMP)
 	$(PY) -m local.reconcile
 
-## make package: osls package (offline, no credentials): .serverless/*.json and the zip
+## make package: osls package → .serverless/ (offline, no credentials); bytecode when a python3.12 is found
 package: install
 	@$(TIMED) "osls package --stage $${STAGE:-dev}" npx osls package --stage $${STAGE:-dev}
+
+PACKAGE_DIR ?= .serverless
+## make package-deploy: the package `make deploy` ships, in $$PACKAGE_DIR (.serverless/): needs python3.12 (bytecode), then checks requirements and architecture
+package-deploy: install
+	@$(TIMED) "osls package for deploy --stage $${STAGE:-dev} (bytecode required)" \
+		env BYTECODE_REQUIRED=true npx osls package --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
+	$(PY) -m local.deploy_check $(PACKAGE_DIR)
 
 ## make cfn-lint: package, then cfn-lint on the CloudFormation template
 cfn-lint: package
@@ -87,10 +106,9 @@ cfn-lint: package
 		$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
 	@echo "cfn-lint: .serverless/cloudformation-template-update-stack.json passed: $$($(PY) -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Resources"]))' .serverless/cloudformation-template-update-stack.json) resources, no errors or warnings (W3005 ignored)"
 
-## make deploy: osls deploy --stage $${STAGE:-dev}, with your AWS credentials
-deploy: install
-	@local/require.sh python312 $${PYTHON312:-python3.12}
-	npx osls deploy --stage $${STAGE:-dev}
+## make deploy: make package-deploy, then osls deploy of exactly that package (needs AWS credentials)
+deploy: package-deploy
+	npx osls deploy --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
 
 ## make remove: osls remove --stage $${STAGE:-dev} (tables are retained)
 remove: install

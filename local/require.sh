@@ -2,7 +2,6 @@
 # Says which tool is missing or too old, and what is needed, before a make step fails obscurely.
 #   local/require.sh node              Node for osls 4.3: ^20.19 || ^22.13 || >=24
 #   local/require.sh python PYTHON     the interpreter that creates .venv: 3.11 or newer
-#   local/require.sh python312 [PATH]  python3.12, the Lambda runtime's, for the package's bytecode
 set -uo pipefail
 
 fail() {
@@ -26,16 +25,7 @@ python)
   "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
     fail "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); the virtualenv needs 3.11 or newer (PYTHON=/path/to/python3.11)"
   ;;
-python312)
-  python=${2:-python3.12}
-  if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
-    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do
-      [ -x "$candidate" ] && exit 0
-    done
-    fail "python3.12 not found: the deploy package is compiled with the Lambda runtime's Python 3.12 (install it, e.g. pyenv install 3.12, or set PYTHON312=/path/to/python3.12)"
-  fi
-  ;;
 *)
-  fail "local/require.sh: node | python [PYTHON] | python312 [PYTHON312]"
+  fail "local/require.sh: node | python [PYTHON]"
   ;;
 esac

@@ -26,6 +26,7 @@ const [zip, python, required] = process.argv.slice(2);
 const logs = [];
 const serverless = {
   cli: { log: (m) => logs.push(m) },
+  classes: { Error },
   serviceDir: require('path').dirname(zip),
   config: {},
   service: {

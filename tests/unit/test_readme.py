@@ -23,6 +23,12 @@ EXERCISED = {
     "DYNAMODB_ENDPOINT": "tests/integration/test_local_stack.py::test_ctrl_c_stops_every_process",
     "STAGE": "tests/integration/test_configuration.py::test_stage_names_the_tables",
     "STARTUP_TIMEOUT": "tests/integration/test_configuration.py::test_startup_timeout",
+    "LOCAL_DATA_DIR": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
+    "SNAPSHOT_INTERVAL": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
+    "STREAMS_CHECKPOINT_FILE": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
+    "PYTHON": "tests/unit/test_tooling.py::test_missing_tools_are_named_with_the_version_needed",
+    "PACKAGE_DIR": "tests/unit/test_deploy_package.py::test_deploy_package_is_arm64_with_aarch64_wheels_and_bytecode",
+    "param:architecture": "tests/unit/test_deploy_package.py::test_the_architecture_param_moves_functions_and_wheels_together",
     "PYTHON312": "tests/unit/test_bytecode_plugin.py::test_python312_names_the_compiler",
     "BYTECODE_REQUIRED": "tests/unit/test_bytecode_plugin.py::test_required_bytecode_without_python312_fails",
     "MAX_BODY_BYTES": "tests/integration/test_configuration.py::test_max_body_bytes",
@@ -73,7 +79,8 @@ def variables_read() -> set[str]:
     found |= set(raw["provider"]["environment"])
     for profile in (raw.get("params") or {}).values():  # a `params:` block, when there is one
         found |= {f"param:{name}" for name in profile}
-    found |= set(re.findall(r"\$\$\{(\w+)", (ROOT / "Makefile").read_text()))
+    makefile = (ROOT / "Makefile").read_text()
+    found |= set(re.findall(r"\$\$\{(\w+)", makefile)) | set(re.findall(r"^(\w+) \?=", makefile, re.MULTILINE))
     return {name for name in found if name not in NOT_OURS and not name.startswith("AWS_")}
 
 
