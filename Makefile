@@ -10,7 +10,7 @@ LOCK := requirements-dev.lock
 TIMED := local/timed.sh
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help run seed reset test unit lint format package package-deploy cfn-lint openapi deploy remove bench bench-smoke reconcile clean install lock check-node chromium
+.PHONY: help run seed reset test unit lint format package package-prod package-deploy cfn-lint scan openapi deploy remove bench bench-smoke reconcile clean install lock check-node chromium
 
 ## make help: this list
 help:
@@ -62,10 +62,10 @@ seed: $(STAMP)
 reset: $(STAMP)
 	$(PY) -m local.data reset
 
-## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
+## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint + scan
 test: install chromium
 	@$(TIMED) "pytest: every test (~7 min on 2 cores)" $(PY) -m pytest -q -p no:cacheprovider
-	@$(MAKE) --no-print-directory cfn-lint
+	@$(MAKE) --no-print-directory scan cfn-lint
 
 ## make unit: the tests without the integration and concurrency suites
 unit: $(STAMP)
@@ -106,6 +106,27 @@ cfn-lint: package
 		$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
 	@echo "cfn-lint: .serverless/cloudformation-template-update-stack.json passed: $$($(PY) -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Resources"]))' .serverless/cloudformation-template-update-stack.json) resources, no errors or warnings (W3005 ignored)"
 
+# The stricter `prod` profile (serverless.yml params), packaged apart so that both can be checked.
+# Before `package`: every osls package run empties .serverless/ first.
+PROD_TEMPLATE := .serverless-prod/cloudformation-template-update-stack.json
+## make package-prod: osls package of the stricter `prod` profile into .serverless-prod/ (for make scan)
+package-prod: install
+	@$(TIMED) "osls package --stage prod (for make scan)" npx osls package --stage prod --package .serverless-prod
+
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+## make scan: Checkov (.checkov.yaml) on the packaged templates of both profiles (`make package`'s and prod's): 0 failed checks
+scan: package-prod package $(SCAN_STAMP)
+	test -s $(PROD_TEMPLATE) && test -s .serverless/cloudformation-template-update-stack.json
+	$(VENV)/bin/cfn-lint -i W3005 -- $(PROD_TEMPLATE)
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml \
+		-f .serverless/cloudformation-template-update-stack.json -f $(PROD_TEMPLATE)
+
 ## make deploy: make package-deploy, then osls deploy of exactly that package (needs AWS credentials)
 deploy: package-deploy
 	npx osls deploy --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
@@ -129,4 +150,4 @@ bench-smoke: install $(BENCH_STAMP)
 
 ## make clean: remove build output and test caches (not .venv or node_modules)
 clean:
-	rm -rf .serverless .pytest_cache .hypothesis
+	rm -rf .serverless .serverless-prod .pytest_cache .hypothesis
