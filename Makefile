@@ -36,11 +36,14 @@ $(NODE_STAMP): package.json package-lock.json | check-node
 ## make install: the virtualenv (from requirements-dev.lock) and node_modules, when missing or stale
 install: check-node $(STAMP) $(NODE_STAMP)
 
-## make lock: regenerate requirements-dev.lock (pinned, with hashes) from requirements*.txt, after changing them
+## make lock: regenerate the hash locks (requirements-dev.lock, requirements-scan.lock) from requirements*.txt, after changing them
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links --no-emit-trusted-host
 lock: $(STAMP)
 	@$(TIMED) "resolving requirements-dev.txt into $(LOCK) with pip-compile (a few minutes)" \
-		$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
-		--no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) requirements-dev.txt
+		$(PIP_COMPILE) --output-file $(LOCK) requirements-dev.txt
+	@$(TIMED) "resolving requirements-scan.txt into requirements-scan.lock with pip-compile" \
+		$(PIP_COMPILE) --output-file requirements-scan.lock requirements-scan.txt
 
 # The browser test (tests/integration/test_docs_browser.py) drives Debian's chromium; installed as
 # root, as CI runs, when it is not on PATH.
@@ -115,10 +118,12 @@ package-prod: install
 
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
-$(SCAN_STAMP): requirements-scan.txt
-	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
-	touch $@
+SCAN_LOCK := requirements-scan.lock
+$(SCAN_STAMP): $(SCAN_LOCK)
+	@test -x $(SCAN_VENV)/bin/python || $(TIMED) "creating $(SCAN_VENV) with $(PYTHON)" $(PYTHON) -m venv $(SCAN_VENV)
+	@$(TIMED) "installing Checkov from $(SCAN_LOCK) (hash-checked)" \
+		$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(SCAN_LOCK)
+	@touch $@
 
 ## make scan: Checkov (.checkov.yaml) on the packaged templates of both profiles (`make package`'s and prod's): 0 failed checks
 scan: package-prod package $(SCAN_STAMP)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCK = ROOT / "requirements-dev.lock"
+# {requirements file: its hash lock}; `make lock` writes each.
+LOCKS = {"requirements-dev.txt": "requirements-dev.lock", "requirements-scan.txt": "requirements-scan.lock"}
 
 
 def canonical(name: str) -> str:
@@ -34,10 +35,10 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
-def locked() -> dict[str, tuple[str, int]]:
-    """{name: (version, number of hashes)} of the lock."""
+def locked(lock: Path) -> dict[str, tuple[str, int]]:
+    """{name: (version, number of hashes)} of a lock."""
     entries: dict[str, tuple[str, int]] = {}
-    for block in re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text()):
+    for block in re.split(r"\n(?=[A-Za-z0-9])", lock.read_text()):
         match = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", block)
         if match:
             entries[canonical(match.group(1))] = (match.group(2), block.count("--hash=sha256:"))
@@ -58,24 +59,30 @@ def test_make_help_lists_every_target() -> None:
         )
 
 
-def test_lock_pins_what_requirements_say_with_hashes() -> None:
-    wanted = pins(ROOT / "requirements-dev.txt")
-    lock = locked()
+@pytest.mark.parametrize(("requirements", "lock_name"), LOCKS.items())
+def test_lock_pins_what_requirements_say_with_hashes(requirements: str, lock_name: str) -> None:
+    wanted = pins(ROOT / requirements)
+    lock = locked(ROOT / lock_name)
 
-    assert pins(ROOT / "requirements.txt").items() <= wanted.items(), (
-        "requirements-dev.txt must include requirements.txt"
-    )
     for name, version in wanted.items():
-        assert name in lock, f"{name} is in requirements*.txt but not in the lock: run `make lock`"
+        assert name in lock, f"{name} is in {requirements} but not in {lock_name}: run `make lock`"
         assert lock[name][0] == version, f"{name}: {version} wanted, {lock[name][0]} locked: run `make lock`"
     unhashed = [name for name, (_, hashes) in lock.items() if hashes == 0]
     assert not unhashed, f"entries without a hash: {unhashed}"
-    assert len(lock) > len(wanted), "the lock also pins every transitive dependency"
 
 
-def test_lock_says_how_it_was_made() -> None:
-    header = LOCK.read_text().split("\n\n", 1)[0]
-    assert "pip-compile" in header and "--generate-hashes" in header and "requirements-dev.txt" in header
+def test_the_dev_lock_covers_the_lambda_requirements_and_every_transitive_dependency() -> None:
+    wanted = pins(ROOT / "requirements-dev.txt")
+    assert pins(ROOT / "requirements.txt").items() <= wanted.items(), (
+        "requirements-dev.txt must include requirements.txt"
+    )
+    assert len(locked(ROOT / "requirements-dev.lock")) > len(wanted)
+
+
+@pytest.mark.parametrize(("requirements", "lock_name"), LOCKS.items())
+def test_lock_says_how_it_was_made(requirements: str, lock_name: str) -> None:
+    header = (ROOT / lock_name).read_text().split("\n\n", 1)[0]
+    assert "pip-compile" in header and "--generate-hashes" in header and requirements in header
 
 
 def fake_node(tmp_path: Path, version: str) -> dict[str, str]:
