@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install
+.PHONY: run test unit lint format package cfn-lint openapi fuzz deploy remove bench bench-smoke reconcile clean install
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ format: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
+
+## make fuzz: schemathesis (--checks all, every phase) on openapi.json against a local stack it starts and stops; FUZZ_SEED, FUZZ_EXAMPLES (100)
+fuzz: install
+	$(PY) -m local.fuzz
 
 ## make reconcile: one reconciliation run (counters, stranded waitlist) against $${DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}
 reconcile: $(STAMP)

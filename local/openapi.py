@@ -63,6 +63,7 @@ ERROR_SCHEMA = {
     "type": "object",
     "properties": {"detail": {"type": "string", "description": "What went wrong, for a person to read"}},
     "required": ["detail"],
+    "additionalProperties": False,
     "title": "Error",
 }
 # Powertools' own validation answers, which shared.api.build_app replaces with 400 {"detail"}.
@@ -152,11 +153,8 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     describe_routes(document, _error)
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
-            parameters = operation.get("parameters", [])
-            for parameter in parameters:
-                _drop_null(parameter)
             if (method, path) in IDEMPOTENT:
-                parameters.append(
+                operation.setdefault("parameters", []).append(
                     {
                         "name": HEADER,
                         "in": "header",
@@ -165,6 +163,9 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
                         "schema": {"type": "string", "pattern": KEY_PATTERN},
                     }
                 )
+            parameters = operation.get("parameters", [])
+            for parameter in parameters:
+                _drop_null(parameter)
             responses = {int(code): response for code, response in operation["responses"].items()}
             responses.pop(422, None)
             for code, (applies, description) in SHARED_ERRORS.items():
@@ -227,7 +228,7 @@ def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
     integer as a JSON number without a fraction or exponent: the API's rule (`5.0` is a 400). In
     3.1's dialect (JSON Schema 2020-12) `5.0` is an integer, so a client or fuzzer reading a 3.1
     document may send it. Powertools writes 3.1; what differs in this document is `nullable` for a
-    union with null, `enum` for `const`, and the version."""
+    union with null, `enum` for `const`, one `example` for a schema's `examples`, and the version."""
     return {**_schemas_30(document), "openapi": "3.0.3"}
 
 
@@ -245,6 +246,8 @@ def _schemas_30(node: Any) -> Any:
             result = {**others[0], **result, "nullable": True}
     if "const" in result:
         result["enum"] = [result.pop("const")]
+    if isinstance(result.get("examples"), list) and "properties" in result:
+        result["example"] = result.pop("examples")[0]
     return result
 
 

@@ -1,6 +1,7 @@
 """What each route answers, for the OpenAPI document only (never imported by a Lambda, so it costs
-no cold start): success status and body, and the route-specific errors. shared.api adds 400, 413
-and 500 everywhere; the table here adds 201 for creations, the bodies, and 404 / 409 / 503."""
+no cold start): operationId, success status and body, the route-specific errors and why they
+happen, and the links from each answer to the operations its ids feed. local.openapi adds what
+every route shares (400, 413, 429, 500, 503, headers)."""
 
 from __future__ import annotations
 
@@ -150,6 +151,25 @@ ROUTES: dict[tuple[str, str], tuple[int, str, str, dict[int, str]]] = {
     ),
 }
 
+# Short, stable operationIds (Powertools derives them from function name and path): they name the
+# functions of generated clients, and the links below point at them.
+OPERATION_IDS = {
+    ("get", "/health"): "health",
+    ("post", "/events"): "createEvent",
+    ("get", "/events"): "listEvents",
+    ("get", "/events/{eventId}"): "getEvent",
+    ("put", "/events/{eventId}"): "updateEvent",
+    ("delete", "/events/{eventId}"): "deleteEvent",
+    ("post", "/users"): "createUser",
+    ("get", "/users/{userId}"): "getUser",
+    ("get", "/users/{userId}/registrations"): "listUserRegistrations",
+    ("get", "/users/{userId}/waitlist"): "listUserWaitlist",
+    ("post", "/events/{eventId}/registrations"): "register",
+    ("delete", "/events/{eventId}/registrations/{userId}"): "unregister",
+    ("get", "/events/{eventId}/registrations"): "listEventRegistrations",
+    ("get", "/events/{eventId}/waitlist"): "listEventWaitlist",
+}
+
 IDEMPOTENT = {("post", "/events"), ("post", "/users"), ("post", "/events/{eventId}/registrations")}
 
 # OpenAPI links: which answer yields the ids another operation takes, so that clients, generators
@@ -213,10 +233,10 @@ def schemas() -> dict[str, Any]:
     return {model.__name__: model.model_json_schema(ref_template="#/components/schemas/{model}") for model in MODELS}
 
 
-def _links(document: dict[str, Any], source: tuple[str, str]) -> dict[str, Any]:
+def _links(source: tuple[str, str]) -> dict[str, Any]:
     links = {}
-    for name, ((method, path), parameters, body) in LINKS.get(source, {}).items():
-        link: dict[str, Any] = {"operationId": document["paths"][path][method]["operationId"]}
+    for name, (target, parameters, body) in LINKS.get(source, {}).items():
+        link: dict[str, Any] = {"operationId": OPERATION_IDS[target]}
         if parameters:
             link["parameters"] = parameters
         if body is not None:
@@ -232,11 +252,12 @@ def describe_routes(document: dict[str, Any], error: Any) -> None:
         for method, operation in path_item.items():
             if (method, path) not in ROUTES:
                 continue
+            operation["operationId"] = OPERATION_IDS[(method, path)]
             status, description, body, errors = ROUTES[(method, path)]
             responses = operation["responses"]
             responses.pop("200", None) or responses.pop(200, None)
             responses[status] = {"description": description, "content": {"application/json": {"schema": _ref(body)}}}
-            links = _links(document, (method, path))
+            links = _links((method, path))
             if links:
                 responses[status]["links"] = links
             for code, when in errors.items():

@@ -74,6 +74,9 @@ def _multi_line(value: str) -> str:
 
 
 def _trimmed_name(value: str) -> str:
+    # pydantic has trimmed Unicode White_Space; str.strip() also takes \x1c-\x1f, which
+    # WHITESPACE (and so the published pattern) counts too.
+    value = value.strip()
     if not 1 <= len(value) <= 200:
         raise ValueError("must be 1-200 characters once leading and trailing whitespace is trimmed")
     return _single_line(value)

@@ -33,6 +33,21 @@ class StrictBody(BaseModel):
 
 
 class EventCreate(StrictBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Launch party",
+                    "date": "2026-12-01T18:30:00Z",
+                    "location": "Hall A",
+                    "organizer": "Ada",
+                    "capacity": 2,
+                    "waitlistEnabled": True,
+                }
+            ]
+        }
+    )
+
     eventId: Identifier | None = None
     title: Title
     description: Description = ""
@@ -49,7 +64,7 @@ class EventUpdate(StrictBody):
 
     # Only capacity may be null: the others accept None here (absent) and refuse an explicit null
     # below, so the published schema shows them as non-nullable.
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "examples": [{"capacity": 3}]})
 
     title: Title | SkipJsonSchema[None] = None
     description: Description | SkipJsonSchema[None] = None
@@ -74,9 +89,13 @@ class EventUpdate(StrictBody):
 
 
 class UserCreate(StrictBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada Lovelace"}]})
+
     userId: Identifier | None = None
     name: Name
 
 
 class RegistrationCreate(StrictBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"userId": "ada"}]})
+
     userId: Identifier
