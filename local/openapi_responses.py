@@ -209,6 +209,41 @@ LINKS: dict[tuple[str, str], dict[str, _Link]] = {
         "ListUserRegistrations": (("get", "/users/{userId}/registrations"), {"userId": _USER_ID}, None),
         "ListUserWaitlist": (("get", "/users/{userId}/waitlist"), {"userId": _USER_ID}, None),
     },
+    ("get", "/events/{eventId}"): {
+        "RegisterForEvent": (("post", "/events/{eventId}/registrations"), {"eventId": _EVENT_ID}, None),
+    },
+    ("get", "/users/{userId}"): {
+        "RegisterUser": (("post", "/events/{eventId}/registrations"), {}, {"userId": _USER_ID}),
+    },
+    # A list's entries carry the ids that unregistering (from the seat or the waitlist) takes.
+    ("get", "/events/{eventId}/registrations"): {
+        "UnregisterFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$request.path.eventId", "userId": "$response.body#/0/userId"},
+            None,
+        ),
+    },
+    ("get", "/events/{eventId}/waitlist"): {
+        "UnregisterFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$request.path.eventId", "userId": "$response.body#/0/userId"},
+            None,
+        ),
+    },
+    ("get", "/users/{userId}/registrations"): {
+        "UnregisterFromFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$response.body#/0/eventId", "userId": "$request.path.userId"},
+            None,
+        ),
+    },
+    ("get", "/users/{userId}/waitlist"): {
+        "UnregisterFromFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$response.body#/0/eventId", "userId": "$request.path.userId"},
+            None,
+        ),
+    },
     ("delete", "/events/{eventId}/registrations/{userId}"): {
         # The freed seat goes to the head of the waitlist, asynchronously.
         "ListEventRegistrations": (
