@@ -1,6 +1,6 @@
 """`make fuzz`: schemathesis against the local stack, as an outsider would run it.
 
-Starts `python -m local.run` on free ports, runs
+Starts `python -m local.run` on free ports with an empty store of its own, runs
 
     schemathesis run openapi.json --url http://127.0.0.1:<port> --checks all
         --phases examples,coverage,fuzzing,stateful --seed <seed> --max-examples <n>
@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -71,7 +72,15 @@ def free_ports(count: int) -> list[int]:
 def local_stack() -> Iterator[str]:
     """`python -m local.run` on free ports, in its own process group; yields its base URL."""
     port, lambda_port, dynamodb_port = free_ports(3)
-    env = {**os.environ, "PORT": str(port), "LAMBDA_PORT": str(lambda_port), "DYNAMODB_PORT": str(dynamodb_port)}
+    # Its own empty store, thrown away afterwards: the fuzzer's data never mixes with `make run`'s.
+    data_dir = tempfile.TemporaryDirectory(prefix="fuzz-data-")
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "LAMBDA_PORT": str(lambda_port),
+        "DYNAMODB_PORT": str(dynamodb_port),
+        "LOCAL_DATA_DIR": data_dir.name,
+    }
     env.pop("DYNAMODB_ENDPOINT", None)
     base_url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -94,6 +103,7 @@ def local_stack() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        data_dir.cleanup()
 
 
 def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:

@@ -29,8 +29,10 @@ DESCRIPTION = (
     "Links on the 201 answers say which ids feed which operations: create an event, create users, "
     "register them, list, unregister, watch the waitlist move."
 )
-# Paths that serve no operation of their own: the document itself and the 404/405 catch-all.
-UNDOCUMENTED_PATHS = frozenset({"/", "/{proxy+}", "/openapi.json"})
+# Paths that serve no operation of their own: the document, its Swagger UI, the 404/405 catch-all.
+UNDOCUMENTED_PATHS = frozenset(
+    {"/", "/{proxy+}", "/openapi.json", "/docs", "/docs/swagger-ui.js", "/docs/swagger-ui.css"}
+)
 
 _OFFLINE_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
