@@ -10,7 +10,7 @@ LOCK := requirements-dev.lock
 TIMED := local/timed.sh
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help run seed reset test unit lint format package package-prod package-deploy cfn-lint scan openapi deploy remove bench bench-smoke reconcile clean install lock check-node chromium
+.PHONY: help run seed reset test unit lint format package package-prod package-deploy cfn-lint scan openapi fuzz deploy remove bench bench-smoke reconcile clean install lock check-node chromium
 
 ## make help: this list
 help:
@@ -87,6 +87,10 @@ format: $(STAMP)
 ## make openapi: regenerate openapi.json from the functions' resolvers
 openapi: $(STAMP)
 	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
+
+## make fuzz: schemathesis (--checks all, every phase) on openapi.json against a local stack it starts and stops; FUZZ_SEED, FUZZ_EXAMPLES (100)
+fuzz: install
+	$(PY) -m local.fuzz
 
 ## make reconcile: one reconciliation run (counters, stranded waitlist) against $${DYNAMODB_ENDPOINT:-http://127.0.0.1:$${DYNAMODB_PORT:-8000}}
 reconcile: $(STAMP)

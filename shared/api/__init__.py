@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.api.pagination import decode_token, encode_token
+from shared.api.pagination import TOKEN_PATTERN, decode_token, encode_token
 from shared.api.routes import match
 from shared.api.serialize import to_json
 from shared.config import get_settings
@@ -41,7 +41,7 @@ _IDENTIFIER = re.compile(ID_PATTERN)
 EventIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Event identifier")]
 UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="User identifier")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
-NextToken = Annotated[str | None, Query(max_length=4096, description="The X-Next-Token of the previous page")]
+NextToken = Annotated[str | None, Query(pattern=TOKEN_PATTERN, description="The X-Next-Token of the previous page")]
 
 
 def detail(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

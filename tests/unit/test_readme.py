@@ -35,6 +35,8 @@ EXERCISED = {
     "param:corsOrigin": "tests/unit/test_template.py::test_the_local_stack_reads_the_params_block_as_osls_does",
     "param:apiLogRoleManagedExternally": "tests/unit/test_template.py::test_profiles_differ_as_the_params_block_says",
     "param:architecture": "tests/unit/test_deploy_package.py::test_the_architecture_param_moves_functions_and_wheels_together",
+    "FUZZ_SEED": "tests/integration/test_schemathesis.py::test_schemathesis_cli_with_every_check_finds_nothing",
+    "FUZZ_EXAMPLES": "tests/integration/test_schemathesis.py::test_schemathesis_cli_with_every_check_finds_nothing",
     "PYTHON312": "tests/unit/test_bytecode_plugin.py::test_python312_names_the_compiler",
     "BYTECODE_REQUIRED": "tests/unit/test_bytecode_plugin.py::test_required_bytecode_without_python312_fails",
     "MAX_BODY_BYTES": "tests/integration/test_configuration.py::test_max_body_bytes",
