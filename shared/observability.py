@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,7 +22,14 @@ def tracing_enabled() -> bool:
 
 def traced(handler: Handler) -> Handler:
     """X-Ray tracing of the whole invocation (and of boto3 calls, which Tracer patches) when
-    TRACING_ENABLED is true; otherwise the handler itself, and nothing imported."""
+    TRACING_ENABLED is true; otherwise the handler itself, and nothing imported.
+
+    Every handler applies it last, as its module's import ends: the garbage collector that
+    functions/__init__.py paused for the import starts again here."""
+    if not gc.isenabled():
+        # What the import built lives as long as the process: no collection needs to scan it again.
+        gc.freeze()
+        gc.enable()
     if not tracing_enabled():
         return handler
     from aws_lambda_powertools import Tracer

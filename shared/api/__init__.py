@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -16,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.pagination import decode_token, encode_token
 from shared.api.routes import match
@@ -30,7 +30,6 @@ from shared.errors import (
 )
 from shared.models.fields import ID_PATTERN
 from shared.observability import logger, metrics
-from shared.repositories.dynamo import is_unavailable
 
 __all__ = ["EventIdPath", "Limit", "NextToken", "UserIdPath", "build_app", "created", "decode_token", "page"]
 
@@ -99,6 +98,13 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
                 [{"type": "model_type", "loc": ("body",), "msg": "must be a JSON object", "input": {}}]
             )
         return body
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors, without importing botocore: the functions that never call AWS (health,
+    openapi, fallback) do not load it, and where it is not loaded none of its errors can occur."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    return (exceptions.ClientError, exceptions.BotoCoreError) if exceptions else ()
 
 
 def build_app() -> APIGatewayRestResolver:
@@ -170,11 +176,14 @@ def build_app() -> APIGatewayRestResolver:
             headers = {"Retry-After": str(exc.retry_after_seconds)}
         return detail(exc.status, exc.detail, headers)
 
-    @app.exception_handler([ClientError, BotoCoreError])
-    def aws_error(exc: ClientError | BotoCoreError) -> Response:
+    def aws_error(exc: Exception) -> Response:
         # Reached once botocore's retries and ours are spent: busy or unreachable is the client's
         # cue to retry later (each write is all or nothing, and a route with several steps is
         # safe to repeat); anything else is our fault.
+        from botocore.exceptions import ClientError
+
+        from shared.repositories.dynamo import is_unavailable
+
         if is_unavailable(exc):
             code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
             logger.warning("DynamoDB unavailable", extra={"code": code})
@@ -184,6 +193,8 @@ def build_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response:
+        if isinstance(exc, _aws_errors()):
+            return aws_error(exc)
         logger.exception("Unhandled error")
         return detail(500, "Internal server error")
 
