@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
+from shared import snapstart
+
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "event-registrations"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EventRegistrations"))
 
@@ -25,11 +27,13 @@ def traced(handler: Handler) -> Handler:
     TRACING_ENABLED is true; otherwise the handler itself, and nothing imported.
 
     Every handler applies it last, as its module's import ends: the garbage collector that
-    functions/__init__.py paused for the import starts again here."""
+    functions/__init__.py paused for the import starts again here, and the SnapStart hooks are
+    registered (shared/snapstart.py)."""
     if not gc.isenabled():
         # What the import built lives as long as the process: no collection needs to scan it again.
         gc.freeze()
         gc.enable()
+    snapstart.register()
     if not tracing_enabled():
         return handler
     from aws_lambda_powertools import Tracer

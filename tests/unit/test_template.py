@@ -101,14 +101,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _package(out: Any, *options: str) -> dict[str, Any]:
     if not OSLS.exists() or not shutil.which("node"):
         pytest.fail("node_modules is missing: run `make install` (make test does)")
-    out = tmp_path_factory.mktemp("package")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
     subprocess.run(
-        ["node", str(OSLS), "package", "--stage", "dev", "--package", str(out)],
+        ["node", str(OSLS), "package", "--stage", "dev", "--package", str(out), *options],
         cwd=ROOT,
         env=env,
         check=True,
@@ -116,6 +114,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         timeout=300,
     )
     return json.loads((out / "cloudformation-template-update-stack.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _package(tmp_path_factory.mktemp("package"))
 
 
 def _resource_name(resource: Any) -> str:
@@ -226,3 +229,53 @@ def test_stage_throttling_bus_schedule_and_tables(template: dict[str, Any]) -> N
     assert tables == {
         f"event-registrations-dev-{t}" for t in ("events", "users", "registrations", "waitlist", "idempotency")
     }
+
+
+def test_snapstart_is_off_unless_the_stage_asks(template: dict[str, Any]) -> None:
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert functions and not any("SnapStart" in f["Properties"] for f in functions)
+    assert not any(r["Type"] == "AWS::Lambda::Alias" for r in template["Resources"].values())
+
+
+def test_snapstart_parameter_puts_every_function_behind_a_snapshot_alias(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given the package of a stage with SnapStart on
+    resources = _package(tmp_path_factory.mktemp("snapstart"), "--param=snapStart=true")["Resources"]
+    functions = {
+        k.removesuffix("LambdaFunction"): v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"
+    }
+    # Then every function snapshots its published versions, on a runtime that supports it
+    assert set(functions) == set(EXPECTED)
+    for name, function in functions.items():
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
+        assert function["Properties"]["Runtime"] in {"python3.12", "python3.13", "python3.14"}, name
+    aliases = {
+        v["Properties"]["FunctionName"]["Ref"].removesuffix("LambdaFunction")
+        for v in resources.values()
+        if v["Type"] == "AWS::Lambda::Alias"
+    }
+    assert aliases == set(functions)
+    # And every caller invokes the alias (a snapshot serves published versions only, never $LATEST)
+    text = json.dumps(
+        [
+            v
+            for v in resources.values()
+            if v["Type"]
+            in {
+                "AWS::ApiGateway::Method",
+                "AWS::Lambda::Permission",
+                "AWS::Lambda::EventSourceMapping",
+                "AWS::Events::Rule",
+            }
+        ]
+    )
+    assert '"snapstart"' in text
+    methods = [
+        v
+        for v in resources.values()
+        if v["Type"] == "AWS::ApiGateway::Method" and v["Properties"].get("Integration", {}).get("Uri")
+    ]
+    assert methods and all('"snapstart"' in json.dumps(m["Properties"]["Integration"]["Uri"]) for m in methods)
+    [mapping] = [v for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert "snapstart" in json.dumps(mapping["Properties"]["FunctionName"])
