@@ -3,7 +3,8 @@ read-only directory (with the cpython-312 .pyc that plugins/bytecode.js adds), p
 PYTHONDONTWRITEBYTECODE=1; boto3/botocore from a separate python3.12 directory, as the Lambda
 runtime provides them (noDeploy), with their bytecode. The same measurements as bench/cold.py
 (import + first request on the embedded DynamoDB, import + client, peak RSS), beside the floor and
-the monolith, both also on python3.12 with bytecode.
+the monolith, both also on python3.12 with bytecode; and a few functions once more from a copy
+without the preloaded botocore models (what a runtime with another botocore would do).
 
     .venv/bin/python -m bench.package --runs 11 --json out.json
 """
@@ -25,6 +26,7 @@ from bench.common import ROOT, function_environment, write_json
 
 RUNTIME = ROOT / ".venv" / "bench-runtime312"  # boto3 for python3.12, as the Lambda runtime ships it
 MONOLITH_DIR = ROOT / ".venv" / "bench-monolith312"  # the monolith's dependencies for python3.12
+MODELS = "shared/repositories/botocore-models.marshal"
 
 
 def python312() -> str:
@@ -75,9 +77,9 @@ def build(out: Path) -> Path:
     return out / "event-registrations.zip"
 
 
-def extract(archive: Path, target: Path) -> Path:
+def extract(archive: Path, target: Path, drop: str = "") -> Path:
     with zipfile.ZipFile(archive) as zf:
-        zf.extractall(target)
+        zf.extractall(target, members=[name for name in zf.namelist() if name != drop])
     for path in [target, *target.rglob("*")]:  # read-only, as /var/task is
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     return target
@@ -128,6 +130,7 @@ def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:
         with zipfile.ZipFile(archive) as zf:
             pyc = sum(name.endswith(".pyc") for name in zf.namelist())
         tree = extract(archive, work / "task")
+        stock = extract(archive, work / "stock", drop=MODELS)
         version = subprocess.run([python, "--version"], capture_output=True, text=True).stdout.strip()
         with dynamodb() as (endpoint, api):
 
@@ -138,8 +141,13 @@ def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:
 
             lambda_like = Environment(
                 python,
-                {"function": env(tree, site), "floor": env(baselines, site), "monolith": env(baselines, site)},
-                {"function": tree, "floor": baselines, "monolith": baselines},
+                {
+                    "function": env(tree, site),
+                    "stock": env(stock, site),
+                    "floor": env(baselines, site),
+                    "monolith": env(baselines, site),
+                },
+                {"function": tree, "stock": stock, "floor": baselines, "monolith": baselines},
             )
             result = measure(lambda_like, api, runs, names)
     finally:
