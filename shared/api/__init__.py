@@ -102,7 +102,7 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
 
 def _aws_errors() -> tuple[type[Exception], ...]:
     """botocore's errors, without importing botocore: the functions that never call AWS (health,
-    openapi, fallback) do not load it, and where it is not loaded none of its errors can occur."""
+    openapi, docs, fallback) do not load it, and where it is not loaded none of its errors can occur."""
     exceptions = sys.modules.get("botocore.exceptions")
     return (exceptions.ClientError, exceptions.BotoCoreError) if exceptions else ()
 

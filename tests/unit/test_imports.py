@@ -1,7 +1,7 @@
 """The import rules that keep cold starts short (docs/performance.md). Importing a function module
 (a Lambda's init) loads no X-Ray SDK and creates no AWS client (clients come once per process, on
 first use), leaves the garbage collector running again with the import's objects frozen, and the
-functions that never call AWS (health, openapi, fallback) load neither boto3 nor botocore's client
+functions that never call AWS (health, openapi, docs, fallback) load neither boto3 nor botocore's client
 machinery. Each module is imported in a fresh interpreter, so nothing a test or another module
 imported earlier can hide what it pulls in."""
 
@@ -23,7 +23,7 @@ MODULES = sorted(
 )
 
 # No AWS call, so no AWS SDK beyond the `botocore` package itself (Powertools' user-agent hook).
-NO_AWS = {"functions.health.get", "functions.docs.openapi", "functions.fallback.handler"}
+NO_AWS = {"functions.health.get", "functions.docs.openapi", "functions.docs.swagger", "functions.fallback.handler"}
 AWS_SDK = ["boto3", "botocore.session", "botocore.client", "s3transfer", "shared.repositories.dynamo"]
 
 PROBE = """
