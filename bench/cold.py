@@ -1,9 +1,10 @@
-"""Cold start of every function, the floor and the monolith: a fresh process that imports the
-handler module AND serves its first request, timed from outside (wall time of the whole process),
-against a shared moto server (local.dynamodb, seeded once). Also the peak RSS of that process after
-its first request (resource.getrusage inside the child).
+"""Cold start of every function beside the floor and the monolith, in the development virtualenv:
+a fresh process that imports the handler module AND serves its first request, timed from outside
+(wall time of the whole process), against a shared moto server (local.dynamodb, seeded once); a
+fresh process that imports it and creates its DynamoDB client (what the floor does); and the peak
+RSS of the first-request process. bench/package.py runs the same loop on the deployment package.
 
-    .venv/bin/python -m bench.cold --runs 15 --json out.json
+    .venv/bin/python -m bench.cold --runs 11 --json out.json
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -32,65 +36,79 @@ from bench.common import (
     write_json,
 )
 
-# The child: read the event, import the handler, serve, report. Only json/sys/resource before the
-# import (every handler imports json anyway); the context is a plain object, as Lambda's is.
+# The child: read the event, import the module, then serve the event ("request") or create the
+# DynamoDB client ("client"), report. Only json/sys before the import (every handler imports json
+# anyway); the context is a plain object, as Lambda's is.
 CHILD = r"""
-import json, sys, resource
-event = json.loads(sys.argv[2])
+import json, sys
+mode, name = sys.argv[1], sys.argv[2]
+event = json.loads(sys.argv[3])
 class Context:
     function_name = "bench"; function_version = "$LATEST"; memory_limit_in_mb = 256
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"; aws_request_id = "cold"
     def get_remaining_time_in_millis(self): return 10000
-module = __import__(sys.argv[1], fromlist=["_"])
+module = __import__(name, fromlist=["_"])
 status = None
-if sys.argv[1].endswith(".floor"):
-    pass
-elif sys.argv[1].endswith(".monolith"):
+if mode == "client":
+    dynamo = sys.modules.get("shared.repositories.dynamo")  # absent where a function makes no AWS call
+    if dynamo is not None:
+        dynamo.get_client()
+elif name.endswith(".floor"):
+    if mode == "call":
+        import os
+        module.client.get_item(TableName=os.environ["EVENTS_TABLE"], Key={"eventId": {"S": "bench-open"}})
+elif name.endswith(".monolith"):
     status = module.handler(event, Context())["statusCode"]
 else:
     result = module.lambda_handler(event, Context())
     status = result.get("statusCode", 200) if isinstance(result, dict) else 200
 # VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss over fork + exec, VmHWM starts afresh.
 hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-rss = hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sys.stderr.write("\nBENCH " + json.dumps({"status": status, "rss_kb": rss}))
+sys.stderr.write("\nBENCH " + json.dumps({"status": status, "rss_kb": hwm[0] if hwm else 0}))
 """
 FLOOR_CALL = "floor + 1 GetItem"
+STOCK_SAMPLE = ("getEvent", "register", "listUserWaitlist")
 
 
-def child(module: str, event: dict[str, Any], env: dict[str, str], python: str = sys.executable) -> dict[str, Any]:
-    started = time.perf_counter()
-    result = subprocess.run(
-        [python, "-c", CHILD, module, json.dumps(event)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    wall_ms = (time.perf_counter() - started) * 1000
-    lines = [line for line in result.stderr.splitlines() if line.startswith("BENCH ")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"{module} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return {"ms": wall_ms, **json.loads(lines[-1][6:])}
+@dataclass
+class Environment:
+    """Where the children run: the interpreter, and the environment and directory per kind of
+    target ("function", "floor", "monolith"; optionally "stock": the functions without the
+    preloaded botocore models)."""
+
+    python: str
+    env: dict[str, dict[str, str]]
+    cwd: dict[str, Path] = field(default_factory=dict)
+
+    def run(self, kind: str, mode: str, module: str, event: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        result = subprocess.run(
+            [self.python, "-c", CHILD, mode, module, json.dumps(event)],
+            cwd=self.cwd.get(kind, ROOT),
+            env=self.env[kind],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        wall_ms = (time.perf_counter() - started) * 1000
+        lines = [line for line in result.stderr.splitlines() if line.startswith("BENCH ")]
+        if result.returncode != 0 or not lines:
+            raise RuntimeError(f"{module} ({mode}) failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        return {"ms": wall_ms, **json.loads(lines[-1][6:])}
 
 
-FLOOR_CALL_CODE = (
-    "import os, boto3; c = boto3.client('dynamodb', region_name='us-east-1', "
-    "endpoint_url=os.environ['DYNAMODB_ENDPOINT']); c.get_item(TableName=os.environ['EVENTS_TABLE'], "
-    "Key={'eventId': {'S': 'bench-open'}})"
-)
-
-
-def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:
+@contextlib.contextmanager
+def dynamodb() -> Iterator[tuple[str, Any]]:
+    """The embedded DynamoDB with the tables and the seed data; yields its endpoint and an
+    in-process API client that prepares what each request needs."""
     from local import config
     from local.dynamodb import EmbeddedDynamoDB
 
     server = EmbeddedDynamoDB("127.0.0.1", 0).start()
     try:
         os.environ.update(FAKE_AWS)
-        os.environ.update({k: v for k, v in config.environment().items()})
+        os.environ.update(dict(config.environment().items()))
         os.environ["DYNAMODB_ENDPOINT"] = server.endpoint
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         import boto3
@@ -101,49 +119,77 @@ def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:
         api = ApiClient()
         with contextlib.redirect_stdout(io.StringIO()):  # the handlers' EMF metrics
             seed(api)
-        env = function_environment(DYNAMODB_ENDPOINT=server.endpoint)
-        modules = functions()
-        targets = ["floor", FLOOR_CALL, "monolith", *(names or list(modules))]
-        samples: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
-        # One discarded warm-up per target (file cache), then round-robin so load drift hits all alike.
-        for round_ in range(-1, runs):
-            for target in targets:
-                index = round_ + 1 if round_ >= 0 else 10_000
-                if target == "floor":
-                    sample = child(FLOOR, {}, env)
-                elif target == FLOOR_CALL:
-                    started = time.perf_counter()
-                    subprocess.run([sys.executable, "-c", FLOOR_CALL_CODE], cwd=ROOT, env=env, check=True)
-                    sample = {"ms": (time.perf_counter() - started) * 1000, "status": None, "rss_kb": 0}
-                else:
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        prepare(target, index, api)
-                    module = MONOLITH if target == "monolith" else modules[target]
-                    sample = child(module, event_for(target, index), env)
-                    if sample["status"] is not None and sample["status"] >= 500:
-                        raise RuntimeError(f"{target} answered {sample['status']}")
-                if round_ >= 0:
-                    samples[target].append(sample)
+        yield server.endpoint, api
     finally:
         server.stop()
-    return {
-        "runs": runs,
-        "targets": {
-            target: {
-                "median_ms": median([s["ms"] for s in values]),
-                "min_ms": min(s["ms"] for s in values),
-                "rss_mb": median([s["rss_kb"] / 1024 for s in values]),
-                "status": values[-1]["status"],
-                "module": MONOLITH if target == "monolith" else FLOOR if target == "floor" else functions().get(target),
-            }
-            for target, values in samples.items()
-        },
-    }
+
+
+def measure(
+    environment: Environment, api: Any, runs: int, names: list[str] | None, first_run: int = 0
+) -> dict[str, Any]:
+    """Every target, round-robin (one discarded warm-up round for the file cache), so that load
+    drifting on the machine hits the floor, the monolith and every function alike. Per function:
+    import + first request (with its peak RSS) and import + DynamoDB client."""
+    modules = {name: module for name, module in functions().items() if not names or name in names}
+    plan: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
+        ("floor", "client", lambda i: environment.run("floor", "client", FLOOR, {})),
+        (FLOOR_CALL, "request", lambda i: environment.run("floor", "call", FLOOR, {})),
+        ("monolith", "request", lambda i: request(environment, api, "monolith", MONOLITH, i)),
+    ]
+    for name, module in modules.items():
+        plan.append((name, "request", lambda i, n=name, m=module: request(environment, api, n, m, i)))
+        plan.append((name, "client", lambda i, m=module: environment.run("function", "client", m, {})))
+    if "stock" in environment.env:
+        # The same code where botocore reads its own JSON (a runtime whose botocore is not the pinned
+        # one the preloaded models were made from): what the models save, and the cost without them.
+        for name in (n for n in STOCK_SAMPLE if n in modules):
+            label, module = f"{name} (botocore JSON)", modules[name]
+            # Its own run numbers: the same request, not a repeat of the one above (409).
+            plan.append(
+                (label, "request", lambda i, n=name, m=module: request(environment, api, n, m, i + 50_000, "stock"))
+            )
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = {(name, mode): [] for name, mode, _ in plan}
+    for round_ in range(-1, runs):
+        for name, mode, call in plan:
+            sample = call(first_run + round_ + 1 if round_ >= 0 else first_run + 10_000)
+            if sample["status"] is not None and sample["status"] >= 500:
+                raise RuntimeError(f"{name} answered {sample['status']}")
+            if round_ >= 0:
+                samples[(name, mode)].append(sample)
+
+    def summary(values: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "median_ms": median([s["ms"] for s in values]),
+            "min_ms": min(s["ms"] for s in values),
+            "rss_mb": median([s["rss_kb"] / 1024 for s in values]),
+            "status": values[-1]["status"],
+        }
+
+    targets: dict[str, dict[str, Any]] = {}
+    for (name, mode), values in samples.items():
+        targets.setdefault(name, {})[mode] = summary(values)
+    return {"runs": runs, "python": environment.python, "targets": targets}
+
+
+def request(environment: Environment, api: Any, name: str, module: str, run: int, kind: str = "") -> dict[str, Any]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        prepare(name, run, api)
+    kind = kind or ("monolith" if name == "monolith" else "function")
+    return environment.run(kind, "request", module, event_for(name, run))
+
+
+def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:
+    with dynamodb() as (endpoint, api):
+        env = function_environment(DYNAMODB_ENDPOINT=endpoint)
+        venv = Environment(sys.executable, {"function": env, "floor": env, "monolith": env})
+        result = measure(venv, api, runs, names)
+    result["python"] = f"Python {sys.version.split()[0]} ({os.path.relpath(sys.executable, ROOT)})"
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--only", nargs="*", help="function names (default: all)")
     parser.add_argument("--json", required=True)
     args = parser.parse_args()

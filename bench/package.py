@@ -1,10 +1,12 @@
-"""Cold import of the deployment package as Lambda runs it: `osls package`, the zip extracted to a
-read-only directory, imported by python3.12 with PYTHONDONTWRITEBYTECODE=1 — once as built (with
-the cpython-312 .pyc that plugins/bytecode.js adds) and once with every .pyc removed (what the
-package shipped before). boto3/botocore come from a separate python3.12 directory, as the Lambda
-runtime provides them (noDeploy), with their bytecode.
+"""Cold start of the deployment package as Lambda runs it: `osls package`, the zip extracted to a
+read-only directory (with the cpython-312 .pyc that plugins/bytecode.js adds), python3.12 with
+PYTHONDONTWRITEBYTECODE=1; boto3/botocore from a separate python3.12 directory, as the Lambda
+runtime provides them (noDeploy), with their bytecode. The same measurements as bench/cold.py
+(import + first request on the embedded DynamoDB, import + client, peak RSS), beside the floor and
+the monolith, both also on python3.12 with bytecode; and a few functions once more from a copy
+without the preloaded botocore models (what a runtime with another botocore would do).
 
-    .venv/bin/python -m bench.package --runs 9 --json out.json
+    .venv/bin/python -m bench.package --runs 11 --json out.json
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import FAKE_AWS, ROOT, function_environment, functions, median, write_json
+from bench.cold import Environment, dynamodb, measure
+from bench.common import ROOT, function_environment, write_json
 
 RUNTIME = ROOT / ".venv" / "bench-runtime312"  # boto3 for python3.12, as the Lambda runtime ships it
-FLOOR = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
+MONOLITH_DIR = ROOT / ".venv" / "bench-monolith312"  # the monolith's dependencies for python3.12
+MODELS = "shared/repositories/botocore-models.marshal"
 
 
 def python312() -> str:
@@ -41,10 +44,9 @@ def python312() -> str:
 
 
 def runtime(python: str) -> Path:
-    if not (RUNTIME / "boto3").exists():
-        version = next(
-            line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("boto3")
-        )
+    pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("boto")]
+    # Reinstalled when a pin moves: the preloaded botocore models apply to one botocore version only.
+    if not all((RUNTIME / f"{pin.replace('==', '-')}.dist-info").exists() for pin in pins):
         subprocess.run(
             [
                 python,
@@ -53,9 +55,10 @@ def runtime(python: str) -> Path:
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--upgrade",
                 "--target",
                 str(RUNTIME),
-                version,
+                *pins,
             ],
             check=True,
         )
@@ -89,69 +92,90 @@ def build(out: Path) -> Path:
     return out / "event-registrations.zip"
 
 
-def extract(archive: Path, target: Path, keep_pyc: bool) -> Path:
+def extract(archive: Path, target: Path, drop: str = "") -> Path:
     with zipfile.ZipFile(archive) as zf:
-        for name in zf.namelist():
-            if keep_pyc or not name.endswith(".pyc"):
-                zf.extract(name, target)
+        zf.extractall(target, members=[name for name in zf.namelist() if name != drop])
     for path in [target, *target.rglob("*")]:  # read-only, as /var/task is
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     return target
 
 
-def wall(python: str, code: str, env: dict[str, str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run([python, "-c", code], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return (time.perf_counter() - started) * 1000
+def monolith(python: str) -> Path:
+    """The monolith for python3.12: FastAPI, Mangum and pydantic at the project's pins (with the
+    bytecode pip compiles), its module compiled too; boto3 comes from the runtime directory."""
+    if not (MONOLITH_DIR / "fastapi").exists():
+        pins = [
+            line
+            for path in ("bench/requirements.txt", "requirements.txt")
+            for line in (ROOT / path).read_text().splitlines()
+            if line.startswith(("fastapi", "mangum", "pydantic"))
+        ]
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--upgrade",
+                "--target",
+                str(MONOLITH_DIR),
+                *pins,
+            ],
+            check=True,
+        )
+    package = MONOLITH_DIR / "bench" / "baselines"
+    package.mkdir(parents=True, exist_ok=True)
+    for init in (MONOLITH_DIR / "bench" / "__init__.py", package / "__init__.py"):
+        init.touch()
+    shutil.copyfile(ROOT / "bench" / "baselines" / "monolith.py", package / "monolith.py")
+    shutil.copyfile(ROOT / "bench" / "baselines" / "floor.py", package / "floor.py")
+    subprocess.run([python, "-m", "compileall", "-q", str(MONOLITH_DIR / "bench")], check=True)
+    return MONOLITH_DIR
 
 
 def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:
     python = python312()
     site = runtime(python)
+    baselines = monolith(python)
     work = Path(tempfile.mkdtemp(prefix="bench-package-"))
     try:
         archive = build(work / "out")
         with zipfile.ZipFile(archive) as zf:
             pyc = sum(name.endswith(".pyc") for name in zf.namelist())
-        trees = {
-            "with .pyc": extract(archive, work / "with", keep_pyc=True),
-            "without .pyc": extract(archive, work / "without", keep_pyc=False),
-        }
-        modules = {name: module for name, module in functions().items() if not names or name in names}
-        envs = {
-            mode: function_environment(PYTHONPATH=f"{tree}{os.pathsep}{site}", PYTHONDONTWRITEBYTECODE="1", **FAKE_AWS)
-            for mode, tree in trees.items()
-        }
-        targets = [("floor", "floor", FLOOR)] + [
-            (mode, name, f"import {module}") for mode in trees for name, module in modules.items()
-        ]
-        samples: dict[tuple[str, str], list[float]] = {(mode, name): [] for mode, name, _ in targets}
-        for round_ in range(-1, runs):
-            for mode, name, code in targets:
-                env = envs["with .pyc"] if mode == "floor" else envs[mode]
-                cwd = trees["with .pyc"] if mode == "floor" else trees[mode]
-                ms = wall(python, code, env, cwd)
-                if round_ >= 0:
-                    samples[(mode, name)].append(ms)
+        tree = extract(archive, work / "task")
+        stock = extract(archive, work / "stock", drop=MODELS)
         version = subprocess.run([python, "--version"], capture_output=True, text=True).stdout.strip()
+        with dynamodb() as (endpoint, api):
+
+            def env(*path: Path) -> dict[str, str]:
+                return function_environment(
+                    PYTHONPATH=os.pathsep.join(map(str, path)), PYTHONDONTWRITEBYTECODE="1", DYNAMODB_ENDPOINT=endpoint
+                )
+
+            lambda_like = Environment(
+                python,
+                {
+                    "function": env(tree, site),
+                    "stock": env(stock, site),
+                    "floor": env(baselines, site),
+                    "monolith": env(baselines, site),
+                },
+                {"function": tree, "stock": stock, "floor": baselines, "monolith": baselines},
+            )
+            result = measure(lambda_like, api, runs, names)
     finally:
         for path in work.rglob("*"):
             if path.is_dir():
                 path.chmod(0o755)
         shutil.rmtree(work, ignore_errors=True)
-    floor = median(samples[("floor", "floor")])
-    return {
-        "python": f"{version} ({python})",
-        "runs": runs,
-        "pyc_in_zip": pyc,
-        "floor_ms": floor,
-        "functions": {name: {mode: median(samples[(mode, name)]) for mode in trees} for name in modules},
-    }
+    return {**result, "python": f"{version} ({python})", "pyc_in_zip": pyc}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--json", required=True)
     args = parser.parse_args()

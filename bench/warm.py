@@ -1,7 +1,8 @@
 """Warm latency in-process, per route: each handler called with an API Gateway event on moto
 (mock_aws, tables from serverless.yml), ours beside the monolith (Mangum) for the same operation on
 the same data, calls interleaved so that load drift hits both alike. Also the DynamoDB round trips
-of each call, counted through botocore's `before-call.dynamodb.*` events.
+of each call, counted through botocore's `before-call.dynamodb.*` events, and the time outside
+them (`before-call` to `after-call` is the DynamoDB call, here moto's work): each side's own code.
 
     .venv/bin/python -m bench.warm --calls 1000 --json out.json
 """
@@ -69,11 +70,24 @@ def fill(template: Any, n: int, who: str) -> Any:
 
 
 class CallCounter:
+    """DynamoDB calls of one side (`before-call`), and the time spent inside them (until
+    `after-call`): the rest of a request's time is the code's own."""
+
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.inside_s = 0.0
+        self._started = 0.0
 
     def __call__(self, event_name: str = "", **_: Any) -> None:
         self.calls.append(event_name.rsplit(".", 1)[-1])
+        self._started = time.perf_counter()
+
+    def done(self, **_: Any) -> None:
+        self.inside_s += time.perf_counter() - self._started
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.inside_s = 0.0
 
 
 def run(calls: int) -> dict[str, Any]:
@@ -119,12 +133,14 @@ def run(calls: int) -> dict[str, Any]:
         from shared.repositories.dynamo import get_client
 
         counters = {"ours": CallCounter(), "mono": CallCounter()}
-        get_client().meta.events.register("before-call.dynamodb", counters["ours"])
-        monolith.dynamodb.meta.client.meta.events.register("before-call.dynamodb", counters["mono"])
+        for who, client in (("ours", get_client()), ("mono", monolith.dynamodb.meta.client)):
+            client.meta.events.register("before-call.dynamodb", counters[who])
+            client.meta.events.register("after-call.dynamodb", counters[who].done)
         context = LambdaContext()
         results: dict[str, Any] = {}
         for operation, (method, path_template, body_template) in OPERATIONS.items():
             samples: dict[str, list[float]] = {"ours": [], "mono": []}
+            own: dict[str, list[float]] = {"ours": [], "mono": []}
             trips: dict[str, Counter[tuple[str, ...]]] = {"ours": Counter(), "mono": Counter()}
             statuses: dict[str, Counter[int]] = {"ours": Counter(), "mono": Counter()}
             cycled = operation in {"register", "unregister"}
@@ -142,7 +158,7 @@ def run(calls: int) -> dict[str, Any]:
                             )
                     module_name, params, resource = api.handler_for(method, path.split("?")[0])
                     event = api_event(method, path, body, path_parameters=params or None, resource=resource)
-                    counters[who].calls.clear()
+                    counters[who].clear()
                     with contextlib.redirect_stdout(sink):
                         started = time.perf_counter()
                         if who == "ours":
@@ -150,6 +166,7 @@ def run(calls: int) -> dict[str, Any]:
                         else:
                             response = monolith.handler(event, context)
                         samples[who].append((time.perf_counter() - started) * 1000)
+                    own[who].append(samples[who][-1] - counters[who].inside_s * 1000)
                     statuses[who][response["statusCode"]] += 1
                     trips[who][tuple(counters[who].calls)] += 1
                     if operation == "register":
@@ -162,6 +179,7 @@ def run(calls: int) -> dict[str, Any]:
                 who: {
                     "p50_ms": median(samples[who]),
                     "p99_ms": percentile(samples[who], 0.99),
+                    "own_p50_ms": median(own[who]),
                     "calls": len(samples[who]),
                     "statuses": dict(statuses[who]),
                     "round_trips": len(trips[who].most_common(1)[0][0]),

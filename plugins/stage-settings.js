@@ -4,10 +4,28 @@
 // the Framework creates the stage through its Deployment resource, whose logical id changes with
 // every package, so `resources:` cannot reach it. This fills the Deployment's StageDescription.
 //   custom.apiStage: { rateLimit, burstLimit }
+// Also Lambda SnapStart for every function when custom.snapStart is true (a stage parameter: the
+// Framework takes `snapStart` per function only, and a parameter arrives as the string "true").
 class StageSettings {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = { 'before:package:finalize': () => this.apply() };
+    this.hooks = {
+      'before:package:compileFunctions': () => this.snapStart(),
+      'before:package:finalize': () => this.apply(),
+    };
+  }
+
+  snapStart() {
+    const setting = String((this.serverless.service.custom || {}).snapStart);
+    if (!['true', 'false', 'undefined'].includes(setting)) {
+      throw new Error(`custom.snapStart must be true or false, not ${setting}`);
+    }
+    if (setting !== 'true') return;
+    for (const name of this.serverless.service.getAllFunctions()) {
+      // Published versions only: the Framework adds a version and a `snapshot` alias, and points
+      // every event source at the alias.
+      this.serverless.service.getFunction(name).snapStart = true;
+    }
   }
 
   apply() {

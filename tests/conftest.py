@@ -44,6 +44,7 @@ def reset_process_caches() -> None:
     from shared import idempotency
     from shared.config import get_settings
     from shared.managers import events, registrations, users, waitlist
+    from shared.repositories.clients import session
     from shared.repositories.dynamo import get_client
     from shared.repositories.notifications import get_events_client
 
@@ -56,6 +57,7 @@ def reset_process_caches() -> None:
         waitlist.default,
         idempotency.persistence_layer,
         get_events_client,
+        session,
     ):
         cached.cache_clear()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -16,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api import bodies
 from shared.api.pagination import TOKEN_PATTERN, decode_token, encode_token
@@ -33,7 +33,6 @@ from shared.errors import (
 )
 from shared.models.fields import ID_PATTERN
 from shared.observability import logger, metrics
-from shared.repositories.dynamo import is_unavailable
 
 __all__ = [
     "EventIdPath",
@@ -127,6 +126,13 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
         return body
 
 
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors, without importing botocore: the functions that never call AWS (health,
+    openapi, docs, fallback) do not load it, and where it is not loaded none of its errors can occur."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    return (exceptions.ClientError, exceptions.BotoCoreError) if exceptions else ()
+
+
 def build_app() -> APIGatewayRestResolver:
     settings = get_settings()
     app = APIGatewayRestResolver(
@@ -211,11 +217,14 @@ def build_app() -> APIGatewayRestResolver:
             logger.info("EventFull", extra={"path": app.current_event.path})
         return error_response(exc)
 
-    @app.exception_handler([ClientError, BotoCoreError])
-    def aws_error(exc: ClientError | BotoCoreError) -> Response:
+    def aws_error(exc: Exception) -> Response:
         # Reached once botocore's retries and ours are spent: busy or unreachable is the client's
         # cue to retry later (each write is all or nothing, and a route with several steps is
         # safe to repeat); anything else is our fault.
+        from botocore.exceptions import ClientError
+
+        from shared.repositories.dynamo import is_unavailable
+
         if is_unavailable(exc):
             code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
             logger.warning("DynamoDB unavailable", extra={"code": code})
@@ -225,6 +234,8 @@ def build_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response:
+        if isinstance(exc, _aws_errors()):
+            return aws_error(exc)
         logger.exception("Unhandled error")
         return detail(500, "Internal server error")
 

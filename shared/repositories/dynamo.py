@@ -45,11 +45,12 @@ _BUSY_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ThrottlingError"
 
 @cache
 def get_client() -> Any:
-    import boto3
     from botocore.config import Config
 
+    from shared.repositories.clients import session
+
     settings = get_settings()
-    client = boto3.client(
+    client = session().client(
         "dynamodb",
         region_name=settings.region,
         endpoint_url=settings.dynamodb_endpoint,

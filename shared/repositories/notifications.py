@@ -15,11 +15,12 @@ REGISTRATION_PROMOTED = "RegistrationPromoted"
 
 @cache
 def get_events_client() -> Any:
-    import boto3
     from botocore.config import Config
 
+    from shared.repositories.clients import session
+
     settings = get_settings()
-    return boto3.client(
+    return session().client(
         "events",
         region_name=settings.region,
         endpoint_url=settings.eventbridge_endpoint,

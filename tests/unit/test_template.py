@@ -141,12 +141,12 @@ class Packaged:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
 
 
-def _package(stage: str, out: Path) -> Packaged:
+def _package(stage: str, out: Path, *options: str) -> Packaged:
     if not OSLS.exists() or not shutil.which("node"):
         pytest.fail("node_modules is missing: run `make install` (make test does)")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
     subprocess.run(
-        ["node", str(OSLS), "package", "--stage", stage, "--package", str(out)],
+        ["node", str(OSLS), "package", "--stage", stage, "--package", str(out), *options],
         cwd=ROOT,
         env=env,
         check=True,
@@ -524,3 +524,43 @@ def test_every_function_runs_on_graviton_by_default(template: dict[str, Any]) ->
     }
     assert architectures
     assert all(value == ["arm64"] for value in architectures.values()), architectures
+
+
+def test_snapstart_is_off_unless_the_stage_asks(template: dict[str, Any]) -> None:
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert functions and not any("SnapStart" in f["Properties"] for f in functions)
+    assert not any(r["Type"] == "AWS::Lambda::Alias" for r in template["Resources"].values())
+
+
+def test_snapstart_parameter_puts_every_function_behind_a_snapshot_alias(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given the package of a stage with SnapStart on
+    resources = _package("dev", tmp_path_factory.mktemp("snapstart"), "--param=snapStart=true").resources
+    functions = {
+        k.removesuffix("LambdaFunction"): v
+        for k, v in resources.items()
+        if v["Type"] == "AWS::Lambda::Function" and k != LOGGING_ROLE_HELPER
+    }
+    # Then every function snapshots its published versions, on a runtime that supports it
+    assert set(functions) == set(EXPECTED)
+    for name, function in functions.items():
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
+        assert function["Properties"]["Runtime"] in {"python3.12", "python3.13", "python3.14"}, name
+    aliases = {
+        v["Properties"]["FunctionName"]["Ref"].removesuffix("LambdaFunction")
+        for v in resources.values()
+        if v["Type"] == "AWS::Lambda::Alias"
+    }
+    assert aliases == set(functions)
+    # And every caller invokes the alias (a snapshot serves published versions only, never $LATEST)
+    methods = [
+        v
+        for v in resources.values()
+        if v["Type"] == "AWS::ApiGateway::Method" and v["Properties"].get("Integration", {}).get("Uri")
+    ]
+    assert methods and all('"snapstart"' in json.dumps(m["Properties"]["Integration"]["Uri"]) for m in methods)
+    [mapping] = [v for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert "snapstart" in json.dumps(mapping["Properties"]["FunctionName"])
+    [schedule] = [v for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
+    assert "snapstart" in json.dumps(schedule["Properties"]["Targets"])
