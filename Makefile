@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install
+.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install token
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ install: $(STAMP) $(NODE_STAMP)
 ## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
 run: install
 	$(PY) -m local.run
+
+## make token USER=<id> [GROUPS=organizers,admins] [TTL=seconds]: a bearer token for `AUTH=on make run` (last line)
+token: $(STAMP)
+	@if [ "$(origin USER)" != "command line" ]; then \
+		echo "usage: make token USER=<id> [GROUPS=organizers,admins] [TTL=seconds]" >&2; exit 2; fi
+	@$(PY) -m local.auth --user "$(USER)" --groups "$(GROUPS)" --ttl "$(TTL)"
 
 ## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
 test: install

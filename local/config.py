@@ -101,8 +101,11 @@ def table_definitions(stage: str = "dev") -> list[dict[str, Any]]:
 
 
 def environment(stage: str = "dev") -> dict[str, str]:
-    """The provider environment the functions get (resolved for `stage`)."""
-    return {key: str(value) for key, value in load(stage)["provider"]["environment"].items()}
+    """The provider environment the functions get (resolved for `stage`), for running them on this
+    machine: authentication there is off unless AUTH=on, as with `make run` (deployed, it is on)."""
+    env = {key: str(value) for key, value in load(stage)["provider"]["environment"].items()}
+    env["AUTH"] = "on" if os.environ.get("AUTH") == "on" else "off"
+    return env
 
 
 def create_tables(client: Any, stage: str = "dev") -> list[str]:

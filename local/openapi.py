@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TITLE = "Event registrations API"
 DESCRIPTION = (
     "Events with a capacity, users, registrations and a FIFO waitlist. Errors are "
-    '`{"detail": "…"}` with status 400, 404, 405, 409, 413, 500 or 503. '
+    '`{"detail": "…"}` with status 400, 401, 403, 404, 405, 409, 413, 500 or 503. '
     "List endpoints return a JSON array; when another page exists the `X-Next-Token` "
     "response header carries the `nextToken` of the next request."
 )
@@ -123,6 +123,9 @@ def merged_document() -> str:
         importlib.import_module(module)
         merge.add_file(ROOT / (module.replace(".", "/") + ".py"))
     document = describe_shared_behaviour(merge.get_openapi_schema())
+    from local.openapi_security import describe_security
+
+    document = describe_security(document, _error)
     return OpenAPI(**document).model_dump_json(by_alias=True, exclude_none=True, indent=2)
 
 

@@ -7,9 +7,13 @@
                function in a warm Python process of this virtualenv; serverless-offline-dynamodb-streams
                feeds the promotion function from the Registrations stream.
 
+    Auth       off by default: every route is open, and the start says so loudly. With AUTH=on the
+               routes serverless.yml protects need `Authorization: Bearer <token>`, verified against
+               a local signing key (local/auth.py; tokens from `make token USER=<id>`).
+
 Ctrl-C (SIGINT) or SIGTERM stops all of it.
 
-    PORT=3000 LAMBDA_PORT=3002 DYNAMODB_PORT=8000 python -m local.run
+    PORT=3000 LAMBDA_PORT=3002 DYNAMODB_PORT=8000 AUTH=on python -m local.run
 """
 
 from __future__ import annotations
@@ -61,16 +65,21 @@ class Settings:
     lambda_port: int
     dynamodb_port: int
     dynamodb_endpoint: str | None
+    auth: bool
 
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
+        auth = (env.get("AUTH") or "off").lower()
+        if auth not in {"on", "off"}:
+            raise StartupError(f"AUTH must be on or off, not {env.get('AUTH')!r}")
         return cls(
             stage=env.get("STAGE") or "dev",
             port=int(env.get("PORT") or 3000),
             lambda_port=int(env.get("LAMBDA_PORT") or 3002),
             dynamodb_port=int(env.get("DYNAMODB_PORT") or 8000),
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+            auth=auth == "on",
         )
 
 
@@ -203,6 +212,18 @@ def offline_environment(settings: Settings, endpoint: str) -> dict[str, str]:
         }
     )
     env.pop("PYTHONHOME", None)
+    # serverless-offline would hand this JSON to every function as its verified identity.
+    env.pop("AUTHORIZER", None)
+    if settings.auth:
+        from local import auth
+
+        env.update(
+            {
+                "LOCAL_AUTH_DIR": str(auth.ensure_keys()),
+                "LOCAL_AUTH_ISSUER": auth.ISSUER,
+                "LOCAL_AUTH_AUDIENCE": auth.AUDIENCE,
+            }
+        )
     env.setdefault("NODE_NO_WARNINGS", "1")  # silences the AWS SDK's "Node 22 soon" banner
     return env
 
@@ -228,7 +249,15 @@ def start_offline(settings: Settings, endpoint: str) -> subprocess.Popen[bytes]:
     if not OSLS.exists():
         raise StartupError(f"{OSLS.relative_to(ROOT)} is missing: run `make install`")
     return subprocess.Popen(
-        [node, str(OSLS), "offline", "start", "--stage", settings.stage],
+        [
+            node,
+            str(OSLS),
+            "offline",
+            "start",
+            "--stage",
+            settings.stage,
+            f"--param=auth={'on' if settings.auth else 'off'}",
+        ],
         cwd=ROOT,
         env=offline_environment(settings, endpoint),
         stdin=subprocess.DEVNULL,
@@ -271,6 +300,23 @@ def stop_offline(offline: subprocess.Popen[bytes]) -> None:
 # --- main --------------------------------------------------------------------------------------
 
 
+def announce_auth(settings: Settings) -> None:
+    if settings.auth:
+        log(
+            "Authentication ON: protected routes need `Authorization: Bearer <token>`; "
+            "get one with `make token USER=<id> [GROUPS=organizers,admins]`."
+        )
+        return
+    bar = "!" * 78
+    for line in (
+        bar,
+        "AUTHENTICATION IS OFF: every route is open to anyone, no token is checked and no",
+        "permission applies. Fine for trying the API; `AUTH=on make run` enforces them.",
+        bar,
+    ):
+        log(line)
+
+
 def run(settings: Settings) -> int:
     stopping = threading.Event()
     received: list[int] = []
@@ -311,6 +357,7 @@ def run(settings: Settings) -> int:
             f"API ready on {base_url} after {time.monotonic() - started:.1f} s "
             f"(DynamoDB {endpoint}, stage {settings.stage}). Ctrl-C stops it."
         )
+        announce_auth(settings)
         while not stopping.wait(0.5):
             if offline.poll() is not None:
                 log(f"serverless-offline exited with status {offline.returncode}")
@@ -332,7 +379,12 @@ def run(settings: Settings) -> int:
 
 
 def main() -> None:
-    sys.exit(run(Settings.from_env()))
+    try:
+        settings = Settings.from_env()
+    except StartupError as exc:
+        log(f"error: {exc}")
+        sys.exit(1)
+    sys.exit(run(settings))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ class Settings:
     transaction_attempts: int
     event_bus_name: str | None
     eventbridge_endpoint: str | None
+    auth_enabled: bool
 
 
 @cache
@@ -40,4 +41,6 @@ def get_settings() -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME") or None,
         # The local stack's moto serves EventBridge on the same endpoint as DynamoDB.
         eventbridge_endpoint=env.get("EVENTBRIDGE_ENDPOINT") or env.get("DYNAMODB_ENDPOINT") or None,
+        # serverless.yml sets it per stage (`--param="auth=off"` opens a stage); unset means on.
+        auth_enabled=env.get("AUTH", "on") != "off",
     )

@@ -33,6 +33,8 @@ from local import config
 for key, value in config.environment().items():
     os.environ.setdefault(key, value)
 os.environ["DYNAMODB_ENDPOINT"] = ""
+# The open API whatever the shell says; tests/functions/test_auth.py turns authentication on itself.
+os.environ["AUTH"] = "off"
 
 
 def reset_process_caches() -> None:

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.pagination import decode_token, encode_token
 from shared.api.routes import match
+from shared.auth import forget_caller
 from shared.config import get_settings
 from shared.errors import (
     DomainError,
@@ -27,6 +28,7 @@ from shared.errors import (
     InvalidRequestError,
     PayloadTooLargeError,
     ServiceUnavailableError,
+    UnauthorizedError,
 )
 from shared.models.fields import ID_PATTERN
 from shared.observability import logger, metrics
@@ -106,8 +108,8 @@ def build_app() -> APIGatewayRestResolver:
         enable_validation=True,
         cors=CORSConfig(
             allow_origin="*",
-            allow_headers=["Content-Type", "Idempotency-Key"],
-            expose_headers=[NEXT_TOKEN_HEADER, "Idempotent-Replayed", "Retry-After"],
+            allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
+            expose_headers=[NEXT_TOKEN_HEADER, "Idempotent-Replayed", "Retry-After", "WWW-Authenticate"],
             max_age=600,
         ),
     )
@@ -147,7 +149,7 @@ def build_app() -> APIGatewayRestResolver:
             )
         return next_middleware(app)
 
-    app.use(middlewares=[answer_preflight, limit_body, check_path_ids])
+    app.use(middlewares=[answer_preflight, forget_caller, limit_body, check_path_ids])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:
@@ -168,6 +170,8 @@ def build_app() -> APIGatewayRestResolver:
             logger.info("EventFull", extra={"path": app.current_event.path})
         if isinstance(exc, ServiceUnavailableError):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
+        if isinstance(exc, UnauthorizedError):
+            headers = {"WWW-Authenticate": "Bearer"}
         return detail(exc.status, exc.detail, headers)
 
     @app.exception_handler([ClientError, BotoCoreError])

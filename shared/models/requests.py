@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.models.fields import (
     READ_ONLY_EVENT_FIELDS,
@@ -74,4 +74,7 @@ class UserCreate(StrictBody):
 
 
 class RegistrationCreate(StrictBody):
-    userId: Identifier
+    """`userId` may be omitted (with authentication on it is then the caller; without, the route
+    answers 400), but not null."""
+
+    userId: Identifier = Field(default=None)  # type: ignore[assignment]  # the default is not validated

@@ -226,3 +226,79 @@ def test_stage_throttling_bus_schedule_and_tables(template: dict[str, Any]) -> N
     assert tables == {
         f"event-registrations-dev-{t}" for t in ("events", "users", "registrations", "waitlist", "idempotency")
     }
+
+
+PROTECTED_METHODS = {
+    ("POST", "/events"),
+    ("PUT", "/events/{eventId}"),
+    ("DELETE", "/events/{eventId}"),
+    ("POST", "/users"),
+    ("GET", "/users/{userId}"),
+    ("GET", "/users/{userId}/registrations"),
+    ("GET", "/users/{userId}/waitlist"),
+    ("POST", "/events/{eventId}/registrations"),
+    ("DELETE", "/events/{eventId}/registrations/{userId}"),
+    ("GET", "/events/{eventId}/registrations"),
+    ("GET", "/events/{eventId}/waitlist"),
+}
+
+
+def _resource_path(resources: dict[str, Any], resource_id: Any) -> str:
+    if resource_id == {"Fn::GetAtt": ["ApiGatewayRestApi", "RootResourceId"]}:
+        return ""
+    resource = resources[resource_id["Ref"]]["Properties"]
+    return _resource_path(resources, resource["ParentId"]) + "/" + resource["PathPart"]
+
+
+def test_cognito_user_pool_client_and_groups(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert resources["UserPool"]["Type"] == "AWS::Cognito::UserPool"
+    assert resources["UserPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert resources["UserPoolClient"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    groups = {
+        r["Properties"]["GroupName"]: r["Properties"]["UserPoolId"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Cognito::UserPoolGroup"
+    }
+    assert groups == {"organizers": {"Ref": "UserPool"}, "admins": {"Ref": "UserPool"}}
+    # An existing pool can stand in (param userPoolArn): then none of these is created.
+    for name in ("UserPool", "UserPoolClient", "OrganizersGroup", "AdminsGroup"):
+        assert resources[name]["Condition"] == "CreateUserPool"
+    assert template["Conditions"]["CreateUserPool"] == {"Fn::Equals": [{"Ref": "UserPoolArn"}, ""]}
+
+
+def test_the_cognito_authorizer_guards_every_protected_method_and_no_public_one(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    [(authorizer_id, authorizer)] = [(k, r) for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Authorizer"]
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
+    assert authorizer["Properties"]["ProviderARNs"] == [
+        {"Fn::If": ["CreateUserPool", {"Fn::GetAtt": ["UserPool", "Arn"]}, {"Ref": "UserPoolArn"}]}
+    ]
+    guarded, open_methods = set(), set()
+    for method in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Method"):
+        key = (method["HttpMethod"], _resource_path(resources, method["ResourceId"]) or "/")
+        if method["AuthorizationType"] == "COGNITO_USER_POOLS":
+            assert method["AuthorizerId"] == {"Ref": authorizer_id}, key
+            guarded.add(key)
+        else:
+            assert method["AuthorizationType"] == "NONE" and "AuthorizerId" not in method, key
+            open_methods.add(key)
+    assert guarded == PROTECTED_METHODS
+    assert {
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/events"),
+        ("GET", "/events/{eventId}"),
+    } <= open_methods
+    # Preflights and the 404/405 fallback stay open; everything else is protected.
+    assert all(m in {"GET", "OPTIONS", "ANY"} for m, _ in open_methods)
+
+
+def test_refused_tokens_get_the_contracts_401(template: dict[str, Any]) -> None:
+    response = template["Resources"]["GatewayResponseUnauthorized"]["Properties"]
+    assert (response["ResponseType"], response["StatusCode"]) == ("UNAUTHORIZED", "401")
+    assert response["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"] == "'Bearer'"
+    assert '"detail"' in response["ResponseTemplates"]["application/json"]
+    for function in (r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"):
+        assert function["Properties"]["Environment"]["Variables"]["AUTH"] == "on"
