@@ -162,8 +162,3 @@ def self_in_body(app: APIGatewayRestResolver, next_middleware: Callable[..., Res
 def self_or_admin_in_path(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
     require_self_or_admin(caller_of(app), (app.current_event.path_parameters or {}).get("userId", ""))
     return next_middleware(app)
-
-
-def authenticated(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
-    caller_of(app)
-    return next_middleware(app)
