@@ -10,7 +10,7 @@ from local.config import ROOT
 from local.openapi_security import SCHEME, protected_operations
 
 DOCUMENT: dict[str, Any] = json.loads((ROOT / "openapi.json").read_text())
-PUBLIC = {("get", "/health"), ("get", "/events"), ("get", "/events/{eventId}")}
+PUBLIC = {("get", "/health"), ("get", "/docs"), ("get", "/events"), ("get", "/events/{eventId}")}
 
 
 def test_the_bearer_scheme_is_declared() -> None:
