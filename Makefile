@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install token
+.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install chromium reset package-deploy token
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+# The browser test (tests/integration/test_docs_browser.py) drives Debian's chromium; installed as
+# root, as CI runs, when it is not on PATH.
+## make chromium: install Debian's chromium for the browser test when it is missing (apt-get, as root)
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "chromium is missing: apt-get install -y chromium (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 ## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
 run: install
 	$(PY) -m local.run
@@ -30,8 +38,12 @@ token: $(STAMP)
 		echo "usage: make token USER=<id> [GROUPS=organizers,admins] [TTL=seconds]" >&2; exit 2; fi
 	@$(PY) -m local.auth --user "$(USER)" --groups "$(GROUPS)" --ttl "$(TTL)"
 
+## make reset: forget the local stack's data (.local-data/, or $$LOCAL_DATA_DIR): the next `make run` starts empty
+reset: $(STAMP)
+	$(PY) -m local.data reset
+
 ## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
-test: install
+test: install chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory cfn-lint
 
@@ -53,14 +65,22 @@ openapi: $(STAMP)
 reconcile: $(STAMP)
 	$(PY) -m local.reconcile
 
+## make package: osls package → .serverless/ (offline, no credentials); bytecode when a python3.12 is found
 package: install
 	npx osls package --stage $${STAGE:-dev}
+
+PACKAGE_DIR ?= .serverless
+## make package-deploy: the package `make deploy` ships, in $$PACKAGE_DIR (.serverless/): needs python3.12 (bytecode), then checks requirements and architecture
+package-deploy: install
+	BYTECODE_REQUIRED=true npx osls package --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
+	$(PY) -m local.deploy_check $(PACKAGE_DIR)
 
 cfn-lint: package
 	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
 
-deploy: install
-	npx osls deploy --stage $${STAGE:-dev}
+## make deploy: make package-deploy, then osls deploy of exactly that package (needs AWS credentials)
+deploy: package-deploy
+	npx osls deploy --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
 
 remove: install
 	npx osls remove --stage $${STAGE:-dev}

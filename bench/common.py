@@ -74,6 +74,7 @@ UPDATE_EVENT = "bench-update"
 HTTP_REQUESTS: dict[str, tuple[str, str, Any]] = {
     "health": ("GET", "/health", None),
     "openapi": ("GET", "/openapi.json", None),
+    "docs": ("GET", "/docs", None),
     "createEvent": (
         "POST",
         "/events",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -61,10 +62,24 @@ def runtime(python: str) -> Path:
     return RUNTIME
 
 
+# The package is imported on this machine, so it is built for this machine's architecture (the
+# deployed default, arm64, brings aarch64 wheels that an x86_64 python3.12 cannot load).
+LAMBDA_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
+
+
 def build(out: Path) -> Path:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
     subprocess.run(
-        ["node", str(ROOT / "node_modules/osls/bin/serverless.js"), "package", "--stage", "dev", "--package", str(out)],
+        [
+            "node",
+            str(ROOT / "node_modules/osls/bin/serverless.js"),
+            "package",
+            "--stage",
+            "dev",
+            "--package",
+            str(out),
+            f"--param=architecture={LAMBDA_ARCHITECTURE}",
+        ],
         cwd=ROOT,
         env=env,
         check=True,

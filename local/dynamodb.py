@@ -14,10 +14,12 @@ import argparse
 import signal
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+T = TypeVar("T")
 
 
 def install_fast_transactions() -> None:
@@ -111,10 +113,10 @@ def install_fast_transactions() -> None:
 class SerializedApp:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        with self._lock:
+        with self.lock:
             # Drain the body inside the lock: the response must be complete before the next request.
             return list(self._app(environ, start_response))
 
@@ -129,14 +131,19 @@ class EmbeddedDynamoDB:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         install_fast_transactions()
-        app = SerializedApp(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self._app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(host, port, self._app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def locked(self, action: Callable[[], T]) -> T:
+        """Runs `action` between two requests: it sees no request half-applied."""
+        with self._app.lock:
+            return action()
 
     def start(self) -> EmbeddedDynamoDB:
         self._thread.start()

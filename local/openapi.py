@@ -24,8 +24,10 @@ DESCRIPTION = (
     "List endpoints return a JSON array; when another page exists the `X-Next-Token` "
     "response header carries the `nextToken` of the next request."
 )
-# Paths that serve no operation of their own: the document itself and the 404/405 catch-all.
-UNDOCUMENTED_PATHS = frozenset({"/", "/{proxy+}", "/openapi.json"})
+# Paths that serve no operation of their own: the document, its Swagger UI, the 404/405 catch-all.
+UNDOCUMENTED_PATHS = frozenset(
+    {"/", "/{proxy+}", "/openapi.json", "/docs", "/docs/swagger-ui.js", "/docs/swagger-ui.css"}
+)
 
 _OFFLINE_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

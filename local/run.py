@@ -3,10 +3,12 @@
     DynamoDB   the embedded one (moto server, local/dynamodb.py) on 127.0.0.1:$DYNAMODB_PORT, in this
                process; or the one at $DYNAMODB_ENDPOINT when that is set. Tables come from
                serverless.yml and are created when missing.
+    data       the embedded DynamoDB keeps its tables in $LOCAL_DATA_DIR (.local-data/): restored at
+               start, saved every $SNAPSHOT_INTERVAL seconds and on a clean stop (local/data.py).
+               `make reset` empties it.
     API        `osls offline start` (serverless-offline) in its own process group, running each
                function in a warm Python process of this virtualenv; serverless-offline-dynamodb-streams
                feeds the promotion function from the Registrations stream.
-
     Auth       off by default: every route is open, and the start says so loudly. With AUTH=on the
                routes serverless.yml protects need `Authorization: Bearer <token>`, verified against
                a local signing key (local/auth.py; tokens from `make token USER=<id>`).
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from local import config
+from local.data import CHECKPOINT_NAME, LocalData, UnreadableSnapshotError
 
 ROOT = config.ROOT
 OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
@@ -65,6 +68,8 @@ class Settings:
     lambda_port: int
     dynamodb_port: int
     dynamodb_endpoint: str | None
+    data_dir: Path
+    snapshot_interval: float
     auth: bool
 
     @classmethod
@@ -79,8 +84,15 @@ class Settings:
             lambda_port=int(env.get("LAMBDA_PORT") or 3002),
             dynamodb_port=int(env.get("DYNAMODB_PORT") or 8000),
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+            data_dir=ROOT / (env.get("LOCAL_DATA_DIR") or ".local-data"),
+            snapshot_interval=float(env.get("SNAPSHOT_INTERVAL") or 5),
             auth=auth == "on",
         )
+
+    @property
+    def checkpoint_file(self) -> Path:
+        """Where serverless-offline-dynamodb-streams keeps its position, next to the data."""
+        return self.data_dir / CHECKPOINT_NAME
 
 
 def log(message: str) -> None:
@@ -174,10 +186,19 @@ def create_tables(endpoint: str, stage: str, stopping: threading.Event) -> bool:
             stopping.wait(0.5)
 
 
-def checkpoint_file(stage: str) -> Path:
-    configured = config.load(stage)["custom"]["serverless-offline-dynamodb-streams"]["checkpointFile"]
-    path = Path(configured)
-    return path if path.is_absolute() else ROOT / path
+def restore_data(data: LocalData, settings: Settings) -> LocalData:
+    try:
+        restored = data.restore()
+    except UnreadableSnapshotError as exc:
+        log(f"warning: {exc}; starting empty")
+        restored = None
+    where = data.snapshot.relative_to(ROOT) if data.snapshot.is_relative_to(ROOT) else data.snapshot
+    state = f"restored {restored.tables} tables, {restored.items} items" if restored else "none yet, starting empty"
+    log(
+        f"Data: {where} ({state}); saved every {settings.snapshot_interval:g} s and on a clean stop, "
+        f"so a crash loses at most the last {settings.snapshot_interval:g} s. `make reset` empties it."
+    )
+    return data
 
 
 # --- serverless-offline ------------------------------------------------------------------------
@@ -205,6 +226,7 @@ def offline_environment(settings: Settings, endpoint: str) -> dict[str, str]:
             "DYNAMODB_ENDPOINT": endpoint,
             "PORT": str(settings.port),
             "LAMBDA_PORT": str(settings.lambda_port),
+            "STREAMS_CHECKPOINT_FILE": str(settings.checkpoint_file),
             "VIRTUAL_ENV": str(venv),
             "PATH": os.pathsep.join([str(venv_bin), env.get("PATH", "")]),
             "SLS_TELEMETRY_DISABLED": "1",
@@ -331,6 +353,7 @@ def run(settings: Settings) -> int:
 
     started = time.monotonic()
     dynamodb = None
+    data = None
     offline = None
     try:
         ensure_free(settings.port, "PORT")
@@ -341,11 +364,15 @@ def run(settings: Settings) -> int:
         else:
             dynamodb = start_embedded_dynamodb(settings.dynamodb_port)
             endpoint = dynamodb.endpoint
-            log(f"DynamoDB: embedded (moto) on {endpoint}")
+            log(f"DynamoDB: embedded (moto) on {endpoint}; dashboard {endpoint}/moto-api/")
+            # Saved from on only once restored: an empty store must never overwrite the snapshot.
+            data = restore_data(LocalData(settings.data_dir, dynamodb.locked), settings)
         fresh_stream = create_tables(endpoint, settings.stage, stopping)
-        if dynamodb is not None or fresh_stream:
+        if data is None and fresh_stream:
             # Sequence numbers restart with a new stream: an old checkpoint would skip records.
-            checkpoint_file(settings.stage).unlink(missing_ok=True)
+            settings.checkpoint_file.unlink(missing_ok=True)
+        if data is not None:
+            data.save_every(settings.snapshot_interval, stopping, log)
         if stopping.is_set():
             return 0
         offline = start_offline(settings, endpoint)
@@ -372,6 +399,10 @@ def run(settings: Settings) -> int:
             signal.signal(signum, signal.SIG_IGN)
         if offline is not None:
             stop_offline(offline)
+        if data is not None:
+            # After serverless-offline: its last checkpoint goes into the snapshot too.
+            data.save()
+            log(f"data saved to {data.snapshot}")
         if dynamodb is not None:
             dynamodb.stop()
         if received:

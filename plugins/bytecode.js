@@ -8,6 +8,8 @@
 // `--invalidation-mode unchecked-hash`: the runtime loads them without comparing source mtimes,
 // which a zip does not keep exactly. Nothing is written into the working tree.
 //   custom.bytecode: { python: python3.12, required: false }
+// `required: true` (BYTECODE_REQUIRED=true, set by `make package-deploy` and `make deploy`) turns a
+// missing python3.12 from a warning into an error, raised before any packaging work.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -69,7 +71,34 @@ class Bytecode {
   constructor(serverless, options) {
     this.serverless = serverless;
     this.options = options || {};
-    this.hooks = { 'after:package:createDeploymentArtifacts': () => this.compile() };
+    this.hooks = {
+      // Before serverless-python-requirements spends a minute on wheels: a deploy package
+      // without its python3.12 fails at once.
+      'before:package:createDeploymentArtifacts': () => this.python(),
+      'after:package:createDeploymentArtifacts': () => this.compile(),
+    };
+  }
+
+  settings() {
+    return (this.serverless.service.custom || {}).bytecode || {};
+  }
+
+  // The python3.12 to compile with, or null (a warning) when bytecode is not required.
+  python() {
+    const settings = this.settings();
+    const python = python312(settings.python || 'python3.12');
+    if (python) return python;
+    const message =
+      'no python3.12 found (custom.bytecode.python, PYTHON312, or pyenv): the package would ship without bytecode';
+    if (String(settings.required) === 'true') {
+      // A ServerlessError: osls prints the message alone, without a stack trace.
+      throw new this.serverless.classes.Error(
+        `${message}. Bytecode is required here (BYTECODE_REQUIRED=true, make deploy): install Python 3.12`,
+        'BYTECODE_PYTHON312_MISSING',
+      );
+    }
+    this.log(`WARNING ${message}`);
+    return null;
   }
 
   log(message) {
@@ -91,16 +120,10 @@ class Bytecode {
   }
 
   compile() {
-    const settings = (this.serverless.service.custom || {}).bytecode || {};
     const runtime = this.serverless.service.provider.runtime;
     if (runtime !== 'python3.12') throw new Error(`plugins/bytecode compiles for python3.12, not ${runtime}`);
-    const python = python312(settings.python || 'python3.12');
-    if (!python) {
-      const message = 'no python3.12 found (custom.bytecode.python, or pyenv): the package ships without bytecode';
-      if (String(settings.required) === 'true') throw new Error(message);
-      this.log(`WARNING ${message}`);
-      return;
-    }
+    const python = this.python();
+    if (!python) return;
     const zips = this.artifacts();
     if (zips.length === 0) throw new Error('plugins/bytecode: no package artifact found');
     for (const zip of zips) {

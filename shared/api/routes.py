@@ -8,6 +8,9 @@ import re
 ROUTES: dict[str, frozenset[str]] = {
     "/health": frozenset({"GET"}),
     "/openapi.json": frozenset({"GET"}),
+    "/docs": frozenset({"GET"}),
+    "/docs/swagger-ui.js": frozenset({"GET"}),
+    "/docs/swagger-ui.css": frozenset({"GET"}),
     "/events": frozenset({"GET", "POST"}),
     "/events/{eventId}": frozenset({"GET", "PUT", "DELETE"}),
     "/events/{eventId}/registrations": frozenset({"GET", "POST"}),

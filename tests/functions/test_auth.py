@@ -188,7 +188,8 @@ def test_the_matrix_names_every_route_of_serverless_yml() -> None:
     from shared.api.routes import ROUTES
 
     declared = {f"{method} {path}" for path, methods in ROUTES.items() for method in methods}
-    assert declared - {"GET /openapi.json", "GET /docs"} == set(PROTECTED) | set(PUBLIC)
+    documents = {route for route in declared if route == "GET /openapi.json" or route.startswith("GET /docs")}
+    assert declared - documents == set(PROTECTED) | set(PUBLIC)
 
 
 @pytest.mark.parametrize("route", PROTECTED + PUBLIC)

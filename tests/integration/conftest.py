@@ -138,6 +138,8 @@ def start_stack(log_path: Path, **env_overrides: str) -> LocalStack:
             "DYNAMODB_PORT": str(dynamodb_port),
             MARKER_VARIABLE: marker,
             "PYTHONUNBUFFERED": "1",
+            # Never the developer's .local-data: each stack keeps its data beside its log.
+            "LOCAL_DATA_DIR": str(log_path.with_name(f"{log_path.stem}-data")),
         }
     )
     env.update(env_overrides)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from local.openapi import UNDOCUMENTED_PATHS
 from shared.api.routes import ROUTES
 from shared.models.fields import EVENT_STATUSES, ID_PATTERN
 from shared.models.requests import EventCreate, EventUpdate, RegistrationCreate, UserCreate
@@ -20,7 +21,7 @@ from shared.models.requests import EventCreate, EventUpdate, RegistrationCreate,
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "openapi.json"
 DOCUMENT: dict[str, Any] = json.loads(COMMITTED.read_text())
-NOT_DOCUMENTED = {"/openapi.json"}
+NOT_DOCUMENTED = UNDOCUMENTED_PATHS
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
@@ -144,8 +145,10 @@ def test_every_operation_documents_its_success_body_and_errors() -> None:
     from local.openapi_responses import ROUTES as DOCUMENTED
     from shared.api.routes import ROUTES
 
-    operations = {(method.lower(), path) for path, methods in ROUTES.items() for method in methods}
-    assert operations - {("get", "/openapi.json")} == set(DOCUMENTED)
+    operations = {
+        (method.lower(), path) for path, methods in ROUTES.items() if path not in NOT_DOCUMENTED for method in methods
+    }
+    assert operations == set(DOCUMENTED)
     for (method, path), (status, _, _, errors) in DOCUMENTED.items():
         responses = DOCUMENT["paths"][path][method]["responses"]
         assert "content" in responses[str(status)], (method, path)

@@ -19,6 +19,7 @@ OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "Health": {},
     "Openapi": {},
+    "Docs": {},
     "Fallback": {},
     "CreateEvent": {
         "dynamodb:PutItem": {"EventsTable", "IdempotencyTable"},
@@ -226,6 +227,17 @@ def test_stage_throttling_bus_schedule_and_tables(template: dict[str, Any]) -> N
     assert tables == {
         f"event-registrations-dev-{t}" for t in ("events", "users", "registrations", "waitlist", "idempotency")
     }
+
+
+def test_every_function_runs_on_graviton_by_default(template: dict[str, Any]) -> None:
+    # provider.architecture is `${param:architecture, 'arm64'}`; the wheels follow it (test_deploy_package.py).
+    architectures = {
+        logical: resource["Properties"].get("Architectures")
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert architectures
+    assert all(value == ["arm64"] for value in architectures.values()), architectures
 
 
 PROTECTED_METHODS = {
