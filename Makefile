@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test unit lint format package cfn-lint openapi deploy remove bench bench-smoke reconcile clean install chromium reset package-deploy token
+.PHONY: run test unit lint format package package-prod cfn-lint scan openapi deploy remove bench bench-smoke reconcile clean install chromium reset package-deploy token
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,10 +42,10 @@ token: $(STAMP)
 reset: $(STAMP)
 	$(PY) -m local.data reset
 
-## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint
+## make test: every test (unit, per-function, property, concurrency, integration), then package + cfn-lint + scan
 test: install chromium
 	$(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) --no-print-directory cfn-lint
+	$(MAKE) --no-print-directory scan cfn-lint
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not concurrency"
@@ -78,6 +78,26 @@ package-deploy: install
 cfn-lint: package
 	$(VENV)/bin/cfn-lint -i W3005 -- .serverless/cloudformation-template-update-stack.json
 
+# The stricter `prod` profile (serverless.yml params), packaged apart so that both can be checked.
+# Before `package`: every osls package run empties .serverless/ first.
+PROD_TEMPLATE := .serverless-prod/cloudformation-template-update-stack.json
+package-prod: install
+	npx osls package --stage prod --package .serverless-prod
+
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+## make scan: Checkov (.checkov.yaml) on the packaged templates of both profiles (`make package`'s and prod's): 0 failed checks
+scan: package-prod package $(SCAN_STAMP)
+	test -s $(PROD_TEMPLATE) && test -s .serverless/cloudformation-template-update-stack.json
+	$(VENV)/bin/cfn-lint -i W3005 -- $(PROD_TEMPLATE)
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml \
+		-f .serverless/cloudformation-template-update-stack.json -f $(PROD_TEMPLATE)
+
 ## make deploy: make package-deploy, then osls deploy of exactly that package (needs AWS credentials)
 deploy: package-deploy
 	npx osls deploy --stage $${STAGE:-dev} --package $(PACKAGE_DIR)
@@ -99,4 +119,4 @@ bench-smoke: install $(BENCH_STAMP)
 	$(PY) -m bench --smoke > /dev/null
 
 clean:
-	rm -rf .serverless .pytest_cache .hypothesis
+	rm -rf .serverless .serverless-prod .pytest_cache .hypothesis

@@ -51,7 +51,16 @@ def _resolve_one(expression: str, config: dict[str, Any], stage: str) -> Any:
         return stage
     if kind == "env":
         return os.environ.get(name, fallback_value)
-    if kind in {"opt", "param", "aws"}:
+    if source.startswith("strToBool(") and source.endswith(")"):
+        return source.removeprefix("strToBool(").removesuffix(")").strip().lower() in {"true", "1"}
+    if kind == "param":
+        # serverless.yml `params:`: the stage's own value, else `default`'s, as osls resolves them.
+        params = config.get("params", {})
+        for profile in (stage, "default"):
+            if name in (params.get(profile) or {}):
+                return params[profile][name]
+        return fallback_value
+    if kind in {"opt", "aws"}:
         return fallback_value
     raise ValueError(f"unsupported variable ${{{expression}}}")
 
@@ -103,9 +112,14 @@ def table_definitions(stage: str = "dev") -> list[dict[str, Any]]:
 def environment(stage: str = "dev") -> dict[str, str]:
     """The provider environment the functions get (resolved for `stage`), for running them on this
     machine: authentication there is off unless AUTH=on, as with `make run` (deployed, it is on)."""
-    env = {key: str(value) for key, value in load(stage)["provider"]["environment"].items()}
+    env = {key: _as_cloudformation_string(value) for key, value in load(stage)["provider"]["environment"].items()}
     env["AUTH"] = "on" if os.environ.get("AUTH") == "on" else "off"
     return env
+
+
+def _as_cloudformation_string(value: Any) -> str:
+    """How a Lambda sees a YAML value in its environment: booleans lowercase (`false`), like CloudFormation."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def create_tables(client: Any, stage: str = "dev") -> list[str]:
