@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SERVERLESS_YML = ROOT / "serverless.yml"
 _VARIABLE = re.compile(r"\$\{([^${}]+)\}")
+_PARAMETER = re.compile(r"^\$\{param:(\w+)(?:,[^{}]*)?\}$")
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -86,9 +87,25 @@ def _resolve(node: Any, config: dict[str, Any], stage: str) -> Any:
 
 
 @cache
+def _raw() -> dict[str, Any]:
+    return yaml.load(SERVERLESS_YML.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@cache
 def load(stage: str = "dev") -> dict[str, Any]:
-    raw = yaml.load(SERVERLESS_YML.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    raw = _raw()
     return _resolve(raw, raw, stage)
+
+
+def parameter_variables() -> dict[str, str]:
+    """The functions' environment variables that serverless.yml takes from a stage parameter
+    (`MAX_BODY_BYTES: ${param:maxBodyBytes, 65536}`), as {variable: parameter}."""
+    found = {}
+    for name, value in _raw()["provider"]["environment"].items():
+        match = _PARAMETER.match(str(value))
+        if match:
+            found[name] = match.group(1)
+    return found
 
 
 def table_definitions(stage: str = "dev") -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """What each route answers, for the OpenAPI document only (never imported by a Lambda, so it costs
-no cold start): success status and body, and the route-specific errors. shared.api adds 400, 413
-and 500 everywhere; the table here adds 201 for creations, the bodies, and 404 / 409 / 503."""
+no cold start): operationId, success status and body, the route-specific errors and why they
+happen, and the links from each answer to the operations its ids feed. local.openapi adds what
+every route shares (400, 413, 429, 500, 503, headers)."""
 
 from __future__ import annotations
 
@@ -90,46 +91,170 @@ MODELS: list[type[BaseModel]] = [
 ]
 
 # (method, path) → (success status, description, body: model name, "[model name]" for an array,
-# or "Confirmed|Waitlisted" for either), route-specific error statuses.
-ROUTES: dict[tuple[str, str], tuple[int, str, str, tuple[int, ...]]] = {
-    ("get", "/health"): (200, "Healthy", "Health", ()),
-    ("post", "/events"): (201, "Event created", "Event", (409,)),
-    ("get", "/events"): (200, "Events (one page)", "[Event]", ()),
-    ("get", "/events/{eventId}"): (200, "The event", "Event", (404,)),
-    ("put", "/events/{eventId}"): (200, "The updated event", "Event", (404, 409, 503)),
-    ("delete", "/events/{eventId}"): (200, "Event, registrations and waitlist deleted", "Message", (404,)),
-    ("post", "/users"): (201, "User created", "User", (409,)),
-    ("get", "/users/{userId}"): (200, "The user", "User", (404,)),
-    ("get", "/users/{userId}/registrations"): (200, "The user's events (one page)", "[UserRegistration]", (404,)),
-    ("get", "/users/{userId}/waitlist"): (200, "Events the user waits for (one page)", "[UserWaitlistEntry]", (404,)),
+# or "Confirmed|Waitlisted" for either), and the route's own errors: status → when it happens.
+# The errors every route shares (400, 413, 429, 500, 503) are added by local.openapi.
+_NO_EVENT = "No event with this eventId"
+_NO_USER = "No user with this userId"
+_KEY_REUSED = "the Idempotency-Key was already used with another body, or its first request is still running"
+ROUTES: dict[tuple[str, str], tuple[int, str, str, dict[int, str]]] = {
+    ("get", "/health"): (200, "Healthy", "Health", {}),
+    ("post", "/events"): (201, "Event created", "Event", {409: f"An event with this eventId exists, or {_KEY_REUSED}"}),
+    ("get", "/events"): (200, "Events (one page)", "[Event]", {}),
+    ("get", "/events/{eventId}"): (200, "The event", "Event", {404: _NO_EVENT}),
+    ("put", "/events/{eventId}"): (
+        200,
+        "The updated event",
+        "Event",
+        {404: _NO_EVENT, 409: "capacity below the number of confirmed registrations"},
+    ),
+    ("delete", "/events/{eventId}"): (200, "Event, registrations and waitlist deleted", "Message", {404: _NO_EVENT}),
+    ("post", "/users"): (201, "User created", "User", {409: f"A user with this userId exists, or {_KEY_REUSED}"}),
+    ("get", "/users/{userId}"): (200, "The user", "User", {404: _NO_USER}),
+    ("get", "/users/{userId}/registrations"): (
+        200,
+        "The user's events (one page)",
+        "[UserRegistration]",
+        {404: _NO_USER},
+    ),
+    ("get", "/users/{userId}/waitlist"): (
+        200,
+        "Events the user waits for (one page)",
+        "[UserWaitlistEntry]",
+        {404: _NO_USER},
+    ),
     ("post", "/events/{eventId}/registrations"): (
         201,
         "Confirmed, or waitlisted with a position",
         "Confirmed|Waitlisted",
-        (404, 409, 503),
+        {
+            404: "No event with this eventId, or no user with this userId",
+            409: "The event is not open (draft, cancelled, completed), the user is already registered or "
+            f"waiting, the event is full and has no waitlist (`Event is full`), or {_KEY_REUSED}",
+        },
     ),
     ("delete", "/events/{eventId}/registrations/{userId}"): (
         200,
         "Registration or waitlist entry removed",
         "Message",
-        (404, 503),
+        {404: "The user is neither registered for nor waiting for this event"},
     ),
     ("get", "/events/{eventId}/registrations"): (
         200,
         "Confirmed registrations, oldest first",
         "[EventRegistration]",
-        (404,),
+        {404: _NO_EVENT},
     ),
-    ("get", "/events/{eventId}/waitlist"): (200, "Waitlist entries by position", "[EventWaitlistEntry]", (404,)),
+    ("get", "/events/{eventId}/waitlist"): (
+        200,
+        "Waitlist entries by position",
+        "[EventWaitlistEntry]",
+        {404: _NO_EVENT},
+    ),
 }
 
-ERRORS = {
-    404: "Event, user or registration not found",
-    409: "Conflict: already exists / registered / waiting, event not open, event full, capacity below the confirmed count, or Idempotency-Key reused with another body",
-    503: "DynamoDB stayed busy: retry after Retry-After seconds",
+# Short, stable operationIds (Powertools derives them from function name and path): they name the
+# functions of generated clients, and the links below point at them.
+OPERATION_IDS = {
+    ("get", "/health"): "health",
+    ("post", "/events"): "createEvent",
+    ("get", "/events"): "listEvents",
+    ("get", "/events/{eventId}"): "getEvent",
+    ("put", "/events/{eventId}"): "updateEvent",
+    ("delete", "/events/{eventId}"): "deleteEvent",
+    ("post", "/users"): "createUser",
+    ("get", "/users/{userId}"): "getUser",
+    ("get", "/users/{userId}/registrations"): "listUserRegistrations",
+    ("get", "/users/{userId}/waitlist"): "listUserWaitlist",
+    ("post", "/events/{eventId}/registrations"): "register",
+    ("delete", "/events/{eventId}/registrations/{userId}"): "unregister",
+    ("get", "/events/{eventId}/registrations"): "listEventRegistrations",
+    ("get", "/events/{eventId}/waitlist"): "listEventWaitlist",
 }
 
 IDEMPOTENT = {("post", "/events"), ("post", "/users"), ("post", "/events/{eventId}/registrations")}
+
+# OpenAPI links: which answer yields the ids another operation takes, so that clients, generators
+# and stateful fuzzers can chain calls (create event → create users → register → list → unregister
+# → waitlist). (source operation, status) → link name → (target operation, parameters, request body).
+_EVENT_ID = "$response.body#/eventId"
+_USER_ID = "$response.body#/userId"
+_Link = tuple[tuple[str, str], dict[str, str], Any]
+LINKS: dict[tuple[str, str], dict[str, _Link]] = {
+    ("post", "/events"): {
+        "GetEvent": (("get", "/events/{eventId}"), {"eventId": _EVENT_ID}, None),
+        "UpdateEvent": (("put", "/events/{eventId}"), {"eventId": _EVENT_ID}, None),
+        "DeleteEvent": (("delete", "/events/{eventId}"), {"eventId": _EVENT_ID}, None),
+        "RegisterForEvent": (("post", "/events/{eventId}/registrations"), {"eventId": _EVENT_ID}, None),
+        "ListEventRegistrations": (("get", "/events/{eventId}/registrations"), {"eventId": _EVENT_ID}, None),
+        "ListEventWaitlist": (("get", "/events/{eventId}/waitlist"), {"eventId": _EVENT_ID}, None),
+    },
+    ("put", "/events/{eventId}"): {
+        "GetEvent": (("get", "/events/{eventId}"), {"eventId": _EVENT_ID}, None),
+        "RegisterForEvent": (("post", "/events/{eventId}/registrations"), {"eventId": _EVENT_ID}, None),
+        "ListEventWaitlist": (("get", "/events/{eventId}/waitlist"), {"eventId": _EVENT_ID}, None),
+    },
+    ("post", "/users"): {
+        "GetUser": (("get", "/users/{userId}"), {"userId": _USER_ID}, None),
+        "ListUserRegistrations": (("get", "/users/{userId}/registrations"), {"userId": _USER_ID}, None),
+        "ListUserWaitlist": (("get", "/users/{userId}/waitlist"), {"userId": _USER_ID}, None),
+        "RegisterUser": (("post", "/events/{eventId}/registrations"), {}, {"userId": _USER_ID}),
+    },
+    ("post", "/events/{eventId}/registrations"): {
+        "Unregister": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": _EVENT_ID, "userId": _USER_ID},
+            None,
+        ),
+        "ListEventRegistrations": (("get", "/events/{eventId}/registrations"), {"eventId": _EVENT_ID}, None),
+        "ListEventWaitlist": (("get", "/events/{eventId}/waitlist"), {"eventId": _EVENT_ID}, None),
+        "ListUserRegistrations": (("get", "/users/{userId}/registrations"), {"userId": _USER_ID}, None),
+        "ListUserWaitlist": (("get", "/users/{userId}/waitlist"), {"userId": _USER_ID}, None),
+    },
+    ("get", "/events/{eventId}"): {
+        "RegisterForEvent": (("post", "/events/{eventId}/registrations"), {"eventId": _EVENT_ID}, None),
+    },
+    ("get", "/users/{userId}"): {
+        "RegisterUser": (("post", "/events/{eventId}/registrations"), {}, {"userId": _USER_ID}),
+    },
+    # A list's entries carry the ids that unregistering (from the seat or the waitlist) takes.
+    ("get", "/events/{eventId}/registrations"): {
+        "UnregisterFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$request.path.eventId", "userId": "$response.body#/0/userId"},
+            None,
+        ),
+    },
+    ("get", "/events/{eventId}/waitlist"): {
+        "UnregisterFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$request.path.eventId", "userId": "$response.body#/0/userId"},
+            None,
+        ),
+    },
+    ("get", "/users/{userId}/registrations"): {
+        "UnregisterFromFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$response.body#/0/eventId", "userId": "$request.path.userId"},
+            None,
+        ),
+    },
+    ("get", "/users/{userId}/waitlist"): {
+        "UnregisterFromFirst": (
+            ("delete", "/events/{eventId}/registrations/{userId}"),
+            {"eventId": "$response.body#/0/eventId", "userId": "$request.path.userId"},
+            None,
+        ),
+    },
+    ("delete", "/events/{eventId}/registrations/{userId}"): {
+        # The freed seat goes to the head of the waitlist, asynchronously.
+        "ListEventRegistrations": (
+            ("get", "/events/{eventId}/registrations"),
+            {"eventId": "$request.path.eventId"},
+            None,
+        ),
+        "ListEventWaitlist": (("get", "/events/{eventId}/waitlist"), {"eventId": "$request.path.eventId"}, None),
+    },
+}
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -144,28 +269,32 @@ def schemas() -> dict[str, Any]:
     return {model.__name__: model.model_json_schema(ref_template="#/components/schemas/{model}") for model in MODELS}
 
 
+def _links(source: tuple[str, str]) -> dict[str, Any]:
+    links = {}
+    for name, (target, parameters, body) in LINKS.get(source, {}).items():
+        link: dict[str, Any] = {"operationId": OPERATION_IDS[target]}
+        if parameters:
+            link["parameters"] = parameters
+        if body is not None:
+            link["requestBody"] = body
+        links[name] = link
+    return links
+
+
 def describe_routes(document: dict[str, Any], error: Any) -> None:
-    """Sets each operation's success response and route-specific errors (`error(description)` builds one)."""
+    """Sets each operation's success response (body, links) and route-specific errors
+    (`error(description)` builds one)."""
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
             if (method, path) not in ROUTES:
                 continue
+            operation["operationId"] = OPERATION_IDS[(method, path)]
             status, description, body, errors = ROUTES[(method, path)]
             responses = operation["responses"]
-            success = responses.pop("200", None) or responses.pop(200, None) or {}
-            headers = success.get("headers")
+            responses.pop("200", None) or responses.pop(200, None)
             responses[status] = {"description": description, "content": {"application/json": {"schema": _ref(body)}}}
-            if headers:
-                responses[status]["headers"] = headers
-            for code in errors:
-                responses.setdefault(code, error(ERRORS[code]))
-            if (method, path) in IDEMPOTENT:
-                operation.setdefault("parameters", []).append(
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "description": "A retry with the same key and body within an hour returns the first answer",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                    }
-                )
+            links = _links((method, path))
+            if links:
+                responses[status]["links"] = links
+            for code, when in errors.items():
+                responses.setdefault(code, error(when))

@@ -4,7 +4,8 @@ stderr).
 
     DYNAMODB_ENDPOINT=http://127.0.0.1:8000 STAGE=dev python -m local.reconcile
 
-By default it targets the embedded DynamoDB of `make run`, with the tables of serverless.yml.
+By default it targets the embedded DynamoDB of `make run` (127.0.0.1:$DYNAMODB_PORT, 8000 unless
+set), with the tables of serverless.yml.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from urllib.parse import urlsplit
 
 from local import config
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -26,7 +26,7 @@ def configure_environment(env: MutableMapping[str, str]) -> str:
     endpoint, so that real ones are never sent to it. Returns the endpoint."""
     from local.run import FAKE_AWS
 
-    endpoint = env.get("DYNAMODB_ENDPOINT") or DEFAULT_ENDPOINT
+    endpoint = env.get("DYNAMODB_ENDPOINT") or f"http://127.0.0.1:{env.get('DYNAMODB_PORT') or 8000}"
     for key, value in config.environment(env.get("STAGE") or "dev").items():
         env.setdefault(key, value)
     env["DYNAMODB_ENDPOINT"] = endpoint

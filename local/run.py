@@ -16,6 +16,10 @@
 Ctrl-C (SIGINT) or SIGTERM stops all of it.
 
     PORT=3000 LAMBDA_PORT=3002 DYNAMODB_PORT=8000 AUTH=on python -m local.run
+
+serverless.yml sets some of the functions' variables from stage parameters (MAX_BODY_BYTES from
+`param:maxBodyBytes`, …), and serverless-offline lets those win over this environment; so each one
+set here is passed on as `--param`: `MAX_BODY_BYTES=100 make run` does what it says.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class Settings:
     lambda_port: int
     dynamodb_port: int
     dynamodb_endpoint: str | None
+    stage_params: dict[str, str]  # {parameter: value}, from the environment
     data_dir: Path
     snapshot_interval: float
     auth: bool
@@ -84,6 +89,11 @@ class Settings:
             lambda_port=int(env.get("LAMBDA_PORT") or 3002),
             dynamodb_port=int(env.get("DYNAMODB_PORT") or 8000),
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+            stage_params={
+                parameter: env[variable]
+                for variable, parameter in config.parameter_variables().items()
+                if env.get(variable)
+            },
             data_dir=ROOT / (env.get("LOCAL_DATA_DIR") or ".local-data"),
             snapshot_interval=float(env.get("SNAPSHOT_INTERVAL") or 5),
             auth=auth == "on",
@@ -278,6 +288,7 @@ def start_offline(settings: Settings, endpoint: str) -> subprocess.Popen[bytes]:
             "start",
             "--stage",
             settings.stage,
+            *(f"--param={name}={value}" for name, value in settings.stage_params.items()),
             f"--param=auth={'on' if settings.auth else 'off'}",
         ],
         cwd=ROOT,
@@ -375,16 +386,21 @@ def run(settings: Settings) -> int:
             data.save_every(settings.snapshot_interval, stopping, log)
         if stopping.is_set():
             return 0
+        if settings.stage_params:
+            log(f"stage parameters from the environment: {', '.join(sorted(settings.stage_params))}")
         offline = start_offline(settings, endpoint)
         base_url = f"http://{HOST}:{settings.port}"
         wait_until_healthy(f"{base_url}/health", offline, stopping)
         if stopping.is_set():
             return 0
+        # The one line a newcomer needs, last and set apart from serverless-offline's route listing.
+        print(flush=True)
+        log(f'next: curl {base_url}/health, `make seed` for demo data, README.md "Try it"')
         log(
             f"API ready on {base_url} after {time.monotonic() - started:.1f} s "
             f"(DynamoDB {endpoint}, stage {settings.stage}). Ctrl-C stops it."
         )
-        announce_auth(settings)
+        print(flush=True)
         while not stopping.wait(0.5):
             if offline.poll() is not None:
                 log(f"serverless-offline exited with status {offline.returncode}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import os
 import re
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from shared.api.serialize import to_json
 from shared.auth import caller_id
 from shared.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
 from shared.observability import logger
@@ -45,7 +45,9 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 EXPIRES_AFTER_SECONDS = 60 * 60
 DEFAULT_TABLE = "event-registrations-dev-idempotency"
 _KEY_PREFIX = "idempotency-key"
-_VALID_KEY = re.compile(r"[\x20-\x7e]{1,200}")
+# 1-200 printable ASCII characters; none at either end is a space, which HTTP would strip anyway.
+KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$"
+_VALID_KEY = re.compile(KEY_PATTERN)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,7 +91,7 @@ def request_of(app: APIGatewayRestResolver) -> IdempotentRequest | None:
     if key is None:
         return None
     if not _VALID_KEY.fullmatch(key):
-        raise InvalidRequestError(f"header.{HEADER}: must be 1-200 printable ASCII characters")
+        raise InvalidRequestError(f"header.{HEADER}: must be 1-200 printable ASCII characters, no space at either end")
     return IdempotentRequest(
         method=event.http_method, path=event.path, key=key, body=event.json_body, caller=caller_id(app)
     )
@@ -191,7 +193,7 @@ class _NotStored(Exception):
 def _as_response(result: Any) -> Response:
     if isinstance(result, Response):
         return result
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result))
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(result))
 
 
 def _stored(response: Response) -> dict[str, Any]:

@@ -74,6 +74,7 @@ class ApiResponse:
     status: int
     body: Any
     headers: dict[str, str]
+    text: str = ""  # the body exactly as sent
 
 
 def _routes() -> list[tuple[re.Pattern[str], str, str, list[str], bool]]:
@@ -134,7 +135,7 @@ class ApiClient:
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers.setdefault(key.lower(), ", ".join(values))
         text = result.get("body") or ""
-        return ApiResponse(result["statusCode"], json.loads(text) if text else None, headers)
+        return ApiResponse(result["statusCode"], json.loads(text) if text else None, headers, text)
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)

@@ -18,8 +18,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.api.pagination import decode_token, encode_token
+from shared.api.pagination import TOKEN_PATTERN, decode_token, encode_token
 from shared.api.routes import match
+from shared.api.serialize import to_json
 from shared.auth import forget_caller
 from shared.config import get_settings
 from shared.errors import (
@@ -42,28 +43,26 @@ _IDENTIFIER = re.compile(ID_PATTERN)
 EventIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Event identifier")]
 UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="User identifier")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
-NextToken = Annotated[str | None, Query(max_length=4096, description="The X-Next-Token of the previous page")]
+NextToken = Annotated[str | None, Query(pattern=TOKEN_PATTERN, description="The X-Next-Token of the previous page")]
 
 
 def detail(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"detail": message}),
+        body=to_json({"detail": message}),
         headers=headers,
     )
 
 
 def created(body: dict[str, Any]) -> Response:
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=to_json(body))
 
 
 def page(items: list[dict[str, Any]], scope: str, cursor: dict[str, Any] | None) -> Response:
     """A JSON array, and X-Next-Token when another page exists."""
     headers = {NEXT_TOKEN_HEADER: encode_token(scope, cursor)} if cursor else None
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(items), headers=headers
-    )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(items), headers=headers)
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -106,6 +105,7 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
 def build_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
+        serializer=to_json,
         cors=CORSConfig(
             allow_origin="*",
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],

@@ -14,6 +14,10 @@ from shared.config import get_settings
 from shared.errors import InvalidRequestError
 
 _INVALID = "nextToken is invalid, expired or belongs to another list"
+# The shape of every token encode_token hands out: unpadded base64url of a 16-byte signature and a
+# JSON object (at least `{}`). A token of this shape can still be refused: only the signature says
+# whether this list issued it.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{24,4096}$"  # noqa: S105 - a pattern, not a secret
 
 
 def _signature(scope: str, payload: bytes) -> bytes:

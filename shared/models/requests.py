@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.models.fields import (
     READ_ONLY_EVENT_FIELDS,
@@ -32,6 +33,21 @@ class StrictBody(BaseModel):
 
 
 class EventCreate(StrictBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Launch party",
+                    "date": "2026-12-01T18:30:00Z",
+                    "location": "Hall A",
+                    "organizer": "Ada",
+                    "capacity": 2,
+                    "waitlistEnabled": True,
+                }
+            ]
+        }
+    )
+
     eventId: Identifier | None = None
     title: Title
     description: Description = ""
@@ -44,16 +60,20 @@ class EventCreate(StrictBody):
 
 
 class EventUpdate(StrictBody):
-    """Fields present replace stored ones; `capacity: null` removes the limit."""
+    """Fields present replace stored ones; `capacity: null` removes the limit. At least one field."""
 
-    title: Title | None = None
-    description: Description | None = None
-    date: EventDate | None = None
-    location: Title | None = None
-    organizer: Title | None = None
-    status: EventStatus | None = None
+    # Only capacity may be null: the others accept None here (absent) and refuse an explicit null
+    # below, so the published schema shows them as non-nullable.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "examples": [{"capacity": 3}]})
+
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    date: EventDate | SkipJsonSchema[None] = None
+    location: Title | SkipJsonSchema[None] = None
+    organizer: Title | SkipJsonSchema[None] = None
+    status: EventStatus | SkipJsonSchema[None] = None
     capacity: Capacity | None = None
-    waitlistEnabled: bool | None = None
+    waitlistEnabled: bool | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _check_fields(self) -> EventUpdate:
@@ -69,6 +89,8 @@ class EventUpdate(StrictBody):
 
 
 class UserCreate(StrictBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada Lovelace"}]})
+
     userId: Identifier | None = None
     name: Name
 
@@ -76,5 +98,7 @@ class UserCreate(StrictBody):
 class RegistrationCreate(StrictBody):
     """`userId` may be omitted (with authentication on it is then the caller; without, the route
     answers 400), but not null."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"userId": "ada"}]})
 
     userId: Identifier = Field(default=None)  # type: ignore[assignment]  # the default is not validated

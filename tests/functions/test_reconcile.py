@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -394,6 +395,22 @@ class TestHandlerAndCli:
             "promoted": [waiter],
         }
         check_invariants(live_dynamodb, event_id, quiet=True)
+
+    def test_cli_targets_dynamodb_port_like_make_run(self, live_dynamodb: Any, server: str) -> None:  # noqa: F811
+        # Given `DYNAMODB_PORT=… make run` (no DYNAMODB_ENDPOINT) and a stranded waiter there
+        api = ApiClient()
+        event_id, [holder], [waiter] = full_event_with_waiters(api, capacity=1, waiting=1)
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+        env = {key: value for key, value in os.environ.items() if not key.endswith("_TABLE")}
+        env.pop("DYNAMODB_ENDPOINT", None)
+        env["DYNAMODB_PORT"] = str(urlsplit(server).port)
+
+        result = subprocess.run(
+            [sys.executable, "-m", "local.reconcile"], cwd=ROOT, env=env, capture_output=True, timeout=60, check=False
+        )
+
+        assert result.returncode == 0, result.stderr.decode()
+        assert repair_of(json.loads(result.stdout), event_id)["promoted"] == [waiter]
 
     def test_cli_says_when_dynamodb_is_unreachable(self) -> None:
         env = {**os.environ, "DYNAMODB_ENDPOINT": "http://127.0.0.1:9"}

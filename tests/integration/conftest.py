@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import requests
 
+from local import config
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 90.0
 MARKER_VARIABLE = "LOCAL_STACK_TEST_MARKER"
@@ -129,8 +131,10 @@ def start_stack(log_path: Path, **env_overrides: str) -> LocalStack:
     port, lambda_port, dynamodb_port = free_ports(3)
     marker = uuid.uuid4().hex
     env = dict(os.environ)
-    # The root conftest points the in-process tests at moto; the stack picks its own DynamoDB.
-    env.pop("DYNAMODB_ENDPOINT", None)
+    # The root conftest sets the functions' environment for the in-process tests (moto, log level,
+    # …); the stack gets what `make run` gives a user, where any of these set would win.
+    for name in config.environment():
+        env.pop(name, None)
     env.update(
         {
             "PORT": str(port),

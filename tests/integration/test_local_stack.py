@@ -67,6 +67,10 @@ def test_startup_reports_where_it_listens(api: LocalStack) -> None:
     while f"API ready on {api.base_url}" not in api.log_path.read_text(errors="replace"):
         assert time.monotonic() < deadline, api.log_tail()
         time.sleep(0.1)
+    # …after serverless-offline's route listing and its own "Server ready": the line a newcomer needs.
+    lines = api.log_path.read_text(errors="replace").splitlines()
+    ready = next(n for n, line in enumerate(lines) if f"API ready on {api.base_url}" in line)
+    assert ready > max(n for n, line in enumerate(lines) if line.startswith(("│", "└", "Server ready")))
 
 
 def test_events_and_users_over_http(api: LocalStack) -> None:

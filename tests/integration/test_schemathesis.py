@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -259,3 +260,24 @@ def test_falsy_json_body_is_a_quick_400(local_stack: LocalStack, path: str, raw:
 
     assert response.status_code == 400, response.text
     assert response.json() == {"detail": "body: must be a JSON object"}
+
+
+# A shorter `make fuzz`, on the same entry point: every check, every phase, fewer cases.
+CLI_EXAMPLES = 25
+CLI_SEED = 20261202
+
+
+def test_schemathesis_cli_with_every_check_finds_nothing(local_stack: LocalStack) -> None:
+    from local.fuzz import schemathesis_command
+
+    # When schemathesis runs as `make fuzz` runs it (schemathesis.toml included)
+    command = schemathesis_command(local_stack.base_url, CLI_SEED, CLI_EXAMPLES)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280, check=False)
+
+    # Then no check fails, every phase ran, and the links reached every operation with real ids
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in output, output[-3000:]
+    assert "Missing test data" not in output, output[-3000:]
+    assert "No issues found" in output, output[-3000:]

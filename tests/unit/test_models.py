@@ -3,16 +3,31 @@ no control characters, ISO dates. Each rejection must name the field at fault.""
 
 from __future__ import annotations
 
+import re
+import sys
+from datetime import date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from shared.models.fields import MAX_CAPACITY, READ_ONLY_EVENT_FIELDS
+from shared.models.fields import (
+    EVENT_DATE_PATTERN,
+    MAX_CAPACITY,
+    MULTI_LINE_PATTERN,
+    NAME_PATTERN,
+    READ_ONLY_EVENT_FIELDS,
+    SINGLE_LINE_PATTERN,
+    WHITESPACE,
+)
 from shared.models.requests import EventCreate, EventUpdate, RegistrationCreate, UserCreate
 
 EVENT = {"title": "Talk", "date": "2026-12-01", "location": "Hall", "organizer": "Org"}
 READ_ONLY = sorted(READ_ONLY_EVENT_FIELDS)
+# Whitespace of every kind, control characters, and a few ordinary letters to put between them.
+TRICKY = st.sampled_from([*WHITESPACE, *map(chr, range(0x20)), "\x7f", "\ufeff", "\u200b", "a", "Z", "é", "日"])
 
 
 def reject(model: type[BaseModel], data: Any, field: str) -> None:
@@ -285,3 +300,51 @@ class TestRegistrationCreate:
     @pytest.mark.parametrize("field", ["status", "position", *READ_ONLY])
     def test_nothing_else_is_accepted(self, field: str) -> None:
         reject(RegistrationCreate, {"userId": "u1", field: "x"}, field)
+
+
+class TestPublishedPatternsAreTheRules:
+    """openapi.json publishes these patterns; a value matches one exactly when the model accepts it,
+    so a request valid against the document is a request the API accepts, and the other way round."""
+
+    def test_whitespace_is_what_str_strip_removes(self) -> None:
+        assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
+
+    @staticmethod
+    def accepts(model: type[BaseModel], data: dict[str, Any]) -> bool:
+        try:
+            model.model_validate(data)
+        except ValidationError:
+            return False
+        return True
+
+    @given(st.text(alphabet=TRICKY, max_size=210) | st.text(max_size=5))
+    def test_name(self, name: str) -> None:
+        assert bool(re.fullmatch(NAME_PATTERN, name)) == self.accepts(UserCreate, {"name": name})
+
+    @given(st.text(alphabet=TRICKY, min_size=1, max_size=200))
+    def test_single_line_text(self, text: str) -> None:
+        assert bool(re.fullmatch(SINGLE_LINE_PATTERN, text)) == self.accepts(EventCreate, {**EVENT, "title": text})
+
+    @given(st.text(alphabet=TRICKY, max_size=2000))
+    def test_multi_line_text(self, text: str) -> None:
+        matches = bool(re.fullmatch(MULTI_LINE_PATTERN, text))
+        assert matches == self.accepts(EventCreate, {**EVENT, "description": text})
+
+    def test_date_pattern_takes_exactly_the_days_that_exist(self) -> None:
+        month_days = [(1, 31), (1, 32), (2, 28), (2, 29), (2, 30), (4, 30), (4, 31), (12, 31), (13, 1), (0, 1), (1, 0)]
+        for year in range(10000):
+            for month, day in month_days:
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    exists = bool(date.fromisoformat(text))
+                except ValueError:
+                    exists = False
+                assert bool(re.fullmatch(EVENT_DATE_PATTERN, text)) == exists, text
+
+    @given(st.datetimes(), st.sampled_from(["", "Z", "+00:00", "-05:30", "+23:59"]), st.integers(0, 3))
+    def test_datetimes_within_the_pattern_are_real_datetimes(self, moment: datetime, offset: str, part: int) -> None:
+        spec = ["minutes", "seconds", "milliseconds", "microseconds"][part]
+        text = moment.isoformat(timespec=spec) + offset
+        assert re.fullmatch(EVENT_DATE_PATTERN, text), text
+        assert datetime.fromisoformat(text.replace("Z", "+00:00"))
+        assert self.accepts(EventCreate, {**EVENT, "date": text})

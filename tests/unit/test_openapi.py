@@ -156,3 +156,88 @@ def test_every_operation_documents_its_success_body_and_errors() -> None:
     assert set(DOCUMENT["paths"]["/events"]["post"]["responses"]) >= {"201", "409"}
     headers = [p["name"] for p in DOCUMENT["paths"]["/events/{eventId}/registrations"]["post"]["parameters"]]
     assert "Idempotency-Key" in headers
+
+
+def test_document_is_openapi_30_where_an_integer_has_no_fraction() -> None:
+    # 3.1's dialect counts 5.0 as an integer; the API refuses it, and 3.0's dialect agrees.
+    assert DOCUMENT["openapi"].startswith("3.0.")
+    text = COMMITTED.read_text()
+    assert '"type": "null"' not in text
+    assert '"const"' not in text
+    capacity = DOCUMENT["components"]["schemas"]["EventCreate"]["properties"]["capacity"]
+    assert capacity == {**capacity, "type": "integer", "minimum": 1, "nullable": True}
+
+
+def test_request_schemas_publish_the_rules_the_models_enforce() -> None:
+    from local.openapi_responses import IDEMPOTENT
+    from shared.api.pagination import TOKEN_PATTERN
+    from shared.idempotency import KEY_PATTERN
+    from shared.models.fields import EVENT_DATE_PATTERN, MULTI_LINE_PATTERN, NAME_PATTERN, SINGLE_LINE_PATTERN
+
+    schemas = DOCUMENT["components"]["schemas"]
+    for model in ("EventCreate", "EventUpdate"):
+        properties = schemas[model]["properties"]
+        assert properties["date"]["pattern"] == EVENT_DATE_PATTERN
+        assert properties["description"]["pattern"] == MULTI_LINE_PATTERN
+        for name in ("title", "location", "organizer"):
+            assert properties[name]["pattern"] == SINGLE_LINE_PATTERN
+    name = schemas["UserCreate"]["properties"]["name"]
+    assert name["pattern"] == NAME_PATTERN
+    assert "maxLength" not in name  # the 200 holds after trimming, which the pattern says
+    update = schemas["EventUpdate"]
+    assert update["minProperties"] == 1
+    assert [n for n, p in update["properties"].items() if p.get("nullable")] == ["capacity"]
+    for path in LISTS:
+        assert parameters(DOCUMENT["paths"][path]["get"], "query")["nextToken"]["schema"]["pattern"] == TOKEN_PATTERN
+    for method, path in IDEMPOTENT:
+        key = parameters(DOCUMENT["paths"][path][method], "header")["Idempotency-Key"]
+        assert key["schema"]["pattern"] == KEY_PATTERN, (method, path)
+
+
+def test_every_operation_documents_the_shared_statuses_and_headers() -> None:
+    headers = DOCUMENT["components"]["headers"]
+    assert headers["Retry-After"]["required"] is True
+    for method, path, operation in operations():
+        responses = operation["responses"]
+        assert {"429", "500"} <= set(responses), (method, path)
+        if path != "/health":
+            assert "Retry-After" in responses["503"]["headers"], (method, path)
+        for code, response in responses.items():
+            assert "Access-Control-Allow-Origin" in response["headers"], (method, path, code)
+            for header in response["headers"].values():
+                assert header["$ref"].removeprefix("#/components/headers/") in headers
+        success = next(response for code, response in responses.items() if code.startswith("2"))
+        if method == "get" and path in LISTS:
+            assert "X-Next-Token" in success["headers"], (method, path)
+        if "Idempotency-Key" in parameters(operation, "header"):
+            assert "Idempotent-Replayed" in success["headers"], (method, path)
+
+
+def test_links_feed_every_path_id_from_the_answer_that_creates_it() -> None:
+    by_id = {operation["operationId"]: (method, path) for method, path, operation in operations()}
+    fed: set[tuple[str, str]] = set()
+    for method, path, operation in operations():
+        for response in operation["responses"].values():
+            for name, link in response.get("links", {}).items():
+                target = by_id[link["operationId"]]
+                given = set(link.get("parameters", {}))
+                assert given <= set(re.findall(r"\{(\w+)\}", target[1])), (method, path, name)
+                for expression in [*link.get("parameters", {}).values(), *link.get("requestBody", {}).values()]:
+                    field = expression.removeprefix("$response.body#/").removeprefix("0/")
+                    assert field in ("eventId", "userId") or (
+                        expression.startswith("$request.path.") and expression[14:] in path
+                    ), (method, path, name, expression)
+                if given == set(re.findall(r"\{(\w+)\}", target[1])):
+                    fed.add(target)
+    needing_ids = {(method, path) for method, path, _ in operations() if "{" in path}
+    assert needing_ids <= fed, needing_ids - fed
+    # The main flow: create event → register (its eventId), create user → register (body userId) →
+    # unregister (both ids of the registration).
+    links = DOCUMENT["paths"]["/users"]["post"]["responses"]["201"]["links"]
+    assert links["RegisterUser"]["requestBody"] == {"userId": "$response.body#/userId"}
+    unregister = DOCUMENT["paths"]["/events/{eventId}/registrations"]["post"]["responses"]["201"]["links"]["Unregister"]
+    assert unregister["parameters"] == {"eventId": "$response.body#/eventId", "userId": "$response.body#/userId"}
+
+
+def test_errors_are_exactly_detail() -> None:
+    assert DOCUMENT["components"]["schemas"]["Error"]["additionalProperties"] is False

@@ -1,0 +1,135 @@
+"""`make fuzz`: schemathesis against the local stack, as an outsider would run it.
+
+Starts `python -m local.run` on free ports with an empty store of its own, runs
+
+    schemathesis run openapi.json --url http://127.0.0.1:<port> --checks all
+        --phases examples,coverage,fuzzing,stateful --seed <seed> --max-examples <n>
+
+from the repository root (so schemathesis.toml applies: the one documented 400 of the lists, and a
+"missing test data" warning fails the run), then stops the stack. Exits with schemathesis' status.
+
+    FUZZ_SEED     the seed (default: a random one, printed, so a failing run can be replayed)
+    FUZZ_EXAMPLES test cases per operation and phase (default 100)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from local.config import ROOT
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+STARTUP_TIMEOUT = 90.0
+
+
+def schemathesis_command(base_url: str, seed: int, max_examples: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        str(ROOT / "openapi.json"),
+        "--url",
+        base_url,
+        "--checks",
+        "all",
+        "--phases",
+        ",".join(PHASES),
+        "--seed",
+        str(seed),
+        "--max-examples",
+        str(max_examples),
+        "--workers",
+        "2",
+        "--request-timeout",
+        "20",
+    ]
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextmanager
+def local_stack() -> Iterator[str]:
+    """`python -m local.run` on free ports, in its own process group; yields its base URL."""
+    port, lambda_port, dynamodb_port = free_ports(3)
+    # Its own empty store, thrown away afterwards: the fuzzer's data never mixes with `make run`'s.
+    data_dir = tempfile.TemporaryDirectory(prefix="fuzz-data-")
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "LAMBDA_PORT": str(lambda_port),
+        "DYNAMODB_PORT": str(dynamodb_port),
+        "LOCAL_DATA_DIR": data_dir.name,
+    }
+    env.pop("DYNAMODB_ENDPOINT", None)
+    base_url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.run"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until_healthy(base_url, process)
+        yield base_url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        data_dir.cleanup()
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local.run exited with {process.returncode}: run `make run` to see why")
+        with (
+            suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(f"{base_url}/health", timeout=5) as response,  # noqa: S310 - loopback
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{base_url}/health did not answer within {STARTUP_TIMEOUT:.0f} s")
+
+
+def main() -> int:
+    seed = int(os.environ.get("FUZZ_SEED") or random.randrange(2**32))
+    max_examples = int(os.environ.get("FUZZ_EXAMPLES") or 100)
+    print(f"[fuzz] seed {seed} (replay with FUZZ_SEED={seed}), {max_examples} cases per operation", flush=True)
+    with local_stack() as base_url:
+        print(f"[fuzz] local stack on {base_url}", flush=True)
+        command = schemathesis_command(base_url, seed, max_examples)
+        return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
