@@ -220,10 +220,10 @@ def merged_document() -> str:
         # Imported under its real name, so the merge reuses it rather than loading a second copy.
         importlib.import_module(module)
         merge.add_file(ROOT / (module.replace(".", "/") + ".py"))
-    document = describe_shared_behaviour(merge.get_openapi_schema())
     from local.openapi_security import describe_security
 
-    document = describe_security(document, _error)
+    # Security first: the shared pass then gives its 401/403 answers the same headers as every other.
+    document = describe_shared_behaviour(describe_security(merge.get_openapi_schema(), _error))
     validated = OpenAPI(**document).model_dump(mode="json", by_alias=True, exclude_none=True)
     return json.dumps(as_openapi_30(_integral_bounds(validated)), indent=2, ensure_ascii=False)
 
