@@ -10,7 +10,7 @@ LOCK := requirements-dev.lock
 TIMED := local/timed.sh
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help run seed reset test unit lint format package package-prod package-deploy cfn-lint scan openapi fuzz deploy remove bench bench-smoke reconcile clean install lock check-node chromium
+.PHONY: help run seed reset test unit lint format package package-prod package-deploy cfn-lint scan openapi fuzz deploy remove bench bench-smoke reconcile clean install lock check-node chromium token
 
 ## make help: this list
 help:
@@ -56,6 +56,12 @@ chromium:
 ## make run: the whole API on http://127.0.0.1:$${PORT:-3000} over an embedded DynamoDB
 run: install
 	$(PY) -m local.run
+
+## make token USER=<id> [GROUPS=organizers,admins] [TTL=seconds]: a bearer token for `AUTH=on make run` (last line)
+token: $(STAMP)
+	@if [ "$(origin USER)" != "command line" ]; then \
+		echo "usage: make token USER=<id> [GROUPS=organizers,admins] [TTL=seconds]" >&2; exit 2; fi
+	@$(PY) -m local.auth --user "$(USER)" --groups "$(GROUPS)" --ttl "$(TTL)"
 
 ## make seed: demo data (3 events, 6 users, 7 registrations) into the running `make run`, through its API; idempotent
 seed: $(STAMP)

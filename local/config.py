@@ -127,8 +127,11 @@ def table_definitions(stage: str = "dev") -> list[dict[str, Any]]:
 
 
 def environment(stage: str = "dev") -> dict[str, str]:
-    """The provider environment the functions get (resolved for `stage`)."""
-    return {key: _as_cloudformation_string(value) for key, value in load(stage)["provider"]["environment"].items()}
+    """The provider environment the functions get (resolved for `stage`), for running them on this
+    machine: authentication there is off unless AUTH=on, as with `make run` (deployed, it is on)."""
+    env = {key: _as_cloudformation_string(value) for key, value in load(stage)["provider"]["environment"].items()}
+    env["AUTH"] = "on" if os.environ.get("AUTH") == "on" else "off"
+    return env
 
 
 def _as_cloudformation_string(value: Any) -> str:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TITLE = "Event registrations API"
 DESCRIPTION = (
     "Events with a capacity, users, registrations and a FIFO waitlist. Errors are "
-    '`{"detail": "…"}` with status 400, 404, 405, 409, 413, 429, 500 or 503, whoever answers '
+    '`{"detail": "…"}` with status 400, 401, 403, 404, 405, 409, 413, 429, 500 or 503, whoever answers '
     "(the function, or the gateway in front of it). A request valid against this document gets no "
     "400, except a nextToken that this list did not issue. "
     "List endpoints return a JSON array; when another page exists the `X-Next-Token` "
@@ -220,7 +220,10 @@ def merged_document() -> str:
         # Imported under its real name, so the merge reuses it rather than loading a second copy.
         importlib.import_module(module)
         merge.add_file(ROOT / (module.replace(".", "/") + ".py"))
-    document = describe_shared_behaviour(merge.get_openapi_schema())
+    from local.openapi_security import describe_security
+
+    # Security first: the shared pass then gives its 401/403 answers the same headers as every other.
+    document = describe_shared_behaviour(describe_security(merge.get_openapi_schema(), _error))
     validated = OpenAPI(**document).model_dump(mode="json", by_alias=True, exclude_none=True)
     return json.dumps(as_openapi_30(_integral_bounds(validated)), indent=2, ensure_ascii=False)
 

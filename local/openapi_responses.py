@@ -24,6 +24,7 @@ class Event(BaseModel):
     updatedAt: str
     registeredCount: int
     waitlistCount: int
+    ownerId: str | None = Field(default=None, description="Who created it (absent when authentication was off)")
 
 
 class User(BaseModel):

@@ -9,10 +9,13 @@
     API        `osls offline start` (serverless-offline) in its own process group, running each
                function in a warm Python process of this virtualenv; serverless-offline-dynamodb-streams
                feeds the promotion function from the Registrations stream.
+    Auth       off by default: every route is open, and the start says so loudly. With AUTH=on the
+               routes serverless.yml protects need `Authorization: Bearer <token>`, verified against
+               a local signing key (local/auth.py; tokens from `make token USER=<id>`).
 
 Ctrl-C (SIGINT) or SIGTERM stops all of it.
 
-    PORT=3000 LAMBDA_PORT=3002 DYNAMODB_PORT=8000 python -m local.run
+    PORT=3000 LAMBDA_PORT=3002 DYNAMODB_PORT=8000 AUTH=on python -m local.run
 
 serverless.yml sets some of the functions' variables from stage parameters (MAX_BODY_BYTES from
 `param:maxBodyBytes`, …), and serverless-offline lets those win over this environment; so each one
@@ -73,10 +76,14 @@ class Settings:
     stage_params: dict[str, str]  # {parameter: value}, from the environment
     data_dir: Path
     snapshot_interval: float
+    auth: bool
 
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
+        auth = (env.get("AUTH") or "off").lower()
+        if auth not in {"on", "off"}:
+            raise StartupError(f"AUTH must be on or off, not {env.get('AUTH')!r}")
         return cls(
             stage=env.get("STAGE") or "dev",
             port=int(env.get("PORT") or 3000),
@@ -90,6 +97,7 @@ class Settings:
             },
             data_dir=ROOT / (env.get("LOCAL_DATA_DIR") or ".local-data"),
             snapshot_interval=float(env.get("SNAPSHOT_INTERVAL") or 5),
+            auth=auth == "on",
         )
 
     @property
@@ -240,6 +248,18 @@ def offline_environment(settings: Settings, endpoint: str) -> dict[str, str]:
     # earlier run are refused, which is what an edited token gets too.
     env.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
     env.pop("PYTHONHOME", None)
+    # serverless-offline would hand this JSON to every function as its verified identity.
+    env.pop("AUTHORIZER", None)
+    if settings.auth:
+        from local import auth
+
+        env.update(
+            {
+                "LOCAL_AUTH_DIR": str(auth.ensure_keys()),
+                "LOCAL_AUTH_ISSUER": auth.ISSUER,
+                "LOCAL_AUTH_AUDIENCE": auth.AUDIENCE,
+            }
+        )
     env.setdefault("NODE_NO_WARNINGS", "1")  # silences the AWS SDK's "Node 22 soon" banner
     return env
 
@@ -273,6 +293,7 @@ def start_offline(settings: Settings, endpoint: str) -> subprocess.Popen[bytes]:
             "--stage",
             settings.stage,
             *(f"--param={name}={value}" for name, value in settings.stage_params.items()),
+            f"--param=auth={'on' if settings.auth else 'off'}",
         ],
         cwd=ROOT,
         env=offline_environment(settings, endpoint),
@@ -314,6 +335,23 @@ def stop_offline(offline: subprocess.Popen[bytes]) -> None:
 
 
 # --- main --------------------------------------------------------------------------------------
+
+
+def announce_auth(settings: Settings) -> None:
+    if settings.auth:
+        log(
+            "Authentication ON: protected routes need `Authorization: Bearer <token>`; "
+            "get one with `make token USER=<id> [GROUPS=organizers,admins]`."
+        )
+        return
+    bar = "!" * 78
+    for line in (
+        bar,
+        "AUTHENTICATION IS OFF: every route is open to anyone, no token is checked and no",
+        "permission applies. Fine for trying the API; `AUTH=on make run` enforces them.",
+        bar,
+    ):
+        log(line)
 
 
 def run(settings: Settings) -> int:
@@ -392,7 +430,12 @@ def run(settings: Settings) -> int:
 
 
 def main() -> None:
-    sys.exit(run(Settings.from_env()))
+    try:
+        settings = Settings.from_env()
+    except StartupError as exc:
+        log(f"error: {exc}")
+        sys.exit(1)
+    sys.exit(run(settings))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ class Settings:
     cors_allow_origin: str
     cors_allow_headers: tuple[str, ...]
     cors_max_age: int
+    auth_enabled: bool
 
 
 @cache
@@ -53,4 +54,6 @@ def get_settings() -> Settings:
             header.strip() for header in env.get("CORS_ALLOW_HEADERS", "Content-Type").split(",") if header.strip()
         ),
         cors_max_age=int(env.get("CORS_MAX_AGE", "600")),
+        # serverless.yml sets it per stage (`--param="auth=off"` opens a stage); unset means on.
+        auth_enabled=env.get("AUTH", "on") != "off",
     )

@@ -17,6 +17,18 @@ class InvalidRequestError(DomainError):
     status = 400
 
 
+class UnauthorizedError(DomainError):
+    """No verified identity where one is required (the gateway normally refuses such a request first)."""
+
+    status = 401
+
+
+class ForbiddenError(DomainError):
+    """An authenticated caller asked for something that is not theirs to do."""
+
+    status = 403
+
+
 class NotFoundError(DomainError):
     status = 404
 

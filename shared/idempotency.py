@@ -1,8 +1,9 @@
 """`Idempotency-Key` for the POST routes, on the Powertools idempotency utility and its DynamoDB
 table (IDEMPOTENCY_TABLE, TTL attribute `expiration`).
 
-- Scope: the record's id is a SHA-256 of (method, path, key), so one key sent to two routes, or to
-  two events, names two records and never replays one request's answer for another.
+- Scope: the record's id is a SHA-256 of (method, path, key, caller), so one key sent to two
+  routes, to two events, or by two callers (authentication on) names two records and never
+  replays one request's answer for another.
 - Body: a SHA-256 of the parsed JSON body (keys sorted, so spacing and key order do not matter) is
   kept with the record; the same key with another body is a 409 that says so.
 - Stored: every definite answer of the route, for one hour — a 2xx, and a 4xx outcome of the
@@ -33,6 +34,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from shared.api import error_response
 from shared.api.serialize import to_json
+from shared.auth import caller_id
 from shared.errors import ConflictError, DomainError, InvalidRequestError, ServiceUnavailableError
 from shared.observability import logger
 from shared.repositories.dynamo import get_client, is_unavailable
@@ -61,6 +63,7 @@ class IdempotentRequest:
     path: str
     key: str
     body: Any
+    caller: str | None = None
 
 
 def idempotent(app: APIGatewayRestResolver) -> Callable[[F], F]:
@@ -92,7 +95,9 @@ def request_of(app: APIGatewayRestResolver) -> IdempotentRequest | None:
         return None
     if not _VALID_KEY.fullmatch(key):
         raise InvalidRequestError(f"header.{HEADER}: must be 1-200 printable ASCII characters, no space at either end")
-    return IdempotentRequest(method=event.http_method, path=event.path, key=key, body=event.json_body)
+    return IdempotentRequest(
+        method=event.http_method, path=event.path, key=key, body=event.json_body, caller=caller_id(app)
+    )
 
 
 def run_once(request: IdempotentRequest, operation: Callable[[], Response], lambda_context: Any = None) -> Response:
@@ -108,7 +113,7 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
     from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
 
     config = IdempotencyConfig(
-        event_key_jmespath="[method, path, key]",
+        event_key_jmespath="[method, path, key, caller]",
         payload_validation_jmespath="body",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=EXPIRES_AFTER_SECONDS,

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,6 +36,7 @@ def api_event(
     headers: dict[str, str] | None = None,
     resource: str | None = None,
     path_parameters: dict[str, str] | None = None,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     parts = urlsplit(path)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -64,6 +66,7 @@ def api_event(
             "path": parts.path,
             "resourcePath": resource or parts.path,
             "identity": {"sourceIp": "127.0.0.1"},
+            **({"authorizer": {"claims": claims}} if claims is not None else {}),
         },
         "body": raw_body,
         "isBase64Encoded": False,
@@ -78,7 +81,8 @@ class ApiResponse:
     text: str = ""  # the body exactly as sent
 
 
-def _routes() -> list[tuple[re.Pattern[str], str, str, list[str], str]]:
+def _routes() -> list[tuple[re.Pattern[str], str, str, list[str], str, bool]]:
+    """(path regex, method, handler module, path parameter names, resource, has an authorizer)."""
     routes = []
     for function in config.load()["functions"].values():
         module = function["handler"].rsplit(".", 1)[0].replace("/", ".")
@@ -90,27 +94,50 @@ def _routes() -> list[tuple[re.Pattern[str], str, str, list[str], str]]:
             names = re.findall(r"\{(\w+)\+?\}", path)
             regex = re.sub(r"\\\{\w+\\\+\\\}", "(.+)", re.escape(path))
             regex = re.sub(r"\\\{\w+\\\}", "([^/]+)", regex)
-            routes.append((re.compile(f"^{regex}$"), http["method"].upper(), module, names, path))
+            routes.append((re.compile(f"^{regex}$"), http["method"].upper(), module, names, path, "authorizer" in http))
     # Like API Gateway: exact methods before ANY, specific paths before the greedy proxy.
     return sorted(routes, key=lambda r: (r[1] == "ANY", "(.+)" in r[0].pattern))
 
 
+def gateway_claims(claims: dict[str, Any]) -> dict[str, str]:
+    """Verified claims as API Gateway's Cognito authorizer hands them to a function: every value a
+    string, groups comma-separated."""
+    return {key: ",".join(value) if isinstance(value, list) else str(value) for key, value in claims.items()}
+
+
 class ApiClient:
-    """Calls each route's own lambda_handler in-process, as API Gateway would."""
+    """Calls each route's own lambda_handler in-process, as API Gateway would. With `auth_keys`
+    (a local/auth.py key directory) it also plays the gateway's Cognito authorizer on the routes
+    serverless.yml protects: a missing or invalid token is a 401 that never reaches the function,
+    a valid one becomes requestContext.authorizer.claims."""
 
-    def __init__(self) -> None:
+    def __init__(self, auth_keys: Path | None = None) -> None:
         self._routes = _routes()
+        self._auth_keys = auth_keys
 
-    def handler_for(self, method: str, path: str) -> tuple[str, dict[str, str], str]:
-        for regex, route_method, module, names, resource in self._routes:
+    def _match(self, method: str, path: str) -> tuple[str, dict[str, str], str, bool]:
+        for regex, route_method, module, names, resource, protected in self._routes:
             match = regex.match(path)
             if match and route_method in (method, "ANY"):
-                return module, dict(zip(names, match.groups(), strict=True)), resource
+                return module, dict(zip(names, match.groups(), strict=True)), resource, protected
         raise AssertionError(f"serverless.yml routes nothing for {method} {path}")
 
+    def handler_for(self, method: str, path: str) -> tuple[str, dict[str, str], str]:
+        """(handler module, path parameters, resource) of the route serverless.yml gives the request."""
+        module, params, resource, _ = self._match(method, path)
+        return module, params, resource
+
     def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
-        module_name, params, resource = self.handler_for(method, urlsplit(path).path)
+        module_name, params, resource, protected = self._match(method, urlsplit(path).path)
         kwargs.setdefault("resource", resource)
+        if self._auth_keys is not None and protected:
+            from local.auth import InvalidToken, verify
+
+            headers = {key.lower(): value for key, value in (kwargs.get("headers") or {}).items()}
+            try:
+                kwargs["claims"] = gateway_claims(verify(headers.get("authorization"), self._auth_keys))
+            except InvalidToken:
+                return ApiResponse(401, {"detail": "Unauthorized"}, {"www-authenticate": "Bearer"})
         event = api_event(method, path, body, path_parameters=params or None, **kwargs)
         module = importlib.import_module(module_name)
         result = module.lambda_handler(event, LambdaContext())

@@ -37,6 +37,8 @@ for key, value in config.environment().items():
 # so tests can sign cursors of their own).
 os.environ.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
 os.environ["DYNAMODB_ENDPOINT"] = ""
+# The open API whatever the shell says; tests/functions/test_auth.py turns authentication on itself.
+os.environ["AUTH"] = "off"
 
 
 def reset_process_caches() -> None:

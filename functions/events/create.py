@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared import auth
 from shared.api import build_app, created
 from shared.idempotency import idempotent
 from shared.managers import events
@@ -15,10 +16,10 @@ from shared.observability import logger, metrics, traced
 app = build_app()
 
 
-@app.post("/events")
+@app.post("/events", middlewares=[auth.organizers_only])
 @idempotent(app)
 def create_event(request: Annotated[EventCreate, Body()]):
-    event = events.default().create(request)
+    event = events.default().create(request, owner_id=auth.caller_id(app))
     metrics.add_metric(name="EventCreated", unit=MetricUnit.Count, value=1)
     logger.info("event created", extra={"eventId": event.eventId})
     return created(event.to_dict())

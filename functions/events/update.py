@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared import auth
 from shared.api import EventIdPath, build_app
 from shared.managers import events
 from shared.models.requests import EventUpdate
@@ -16,7 +17,7 @@ app = build_app()
 
 @app.put("/events/<eventId>")
 def update_event(eventId: EventIdPath, request: Annotated[EventUpdate, Body()]):
-    event = events.default().update(eventId, request)
+    event = events.default().update(eventId, request, owner=auth.owner_condition(auth.caller_of(app)))
     metrics.add_metric(name="EventUpdated", unit=MetricUnit.Count, value=1)
     logger.info("event updated", extra={"eventId": eventId, "fields": sorted(request.model_fields_set)})
     return event.to_dict()

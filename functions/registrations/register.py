@@ -6,7 +6,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared import auth
 from shared.api import EventIdPath, build_app, created
+from shared.errors import InvalidRequestError
 from shared.idempotency import idempotent
 from shared.managers import registrations
 from shared.models.domain import Registration
@@ -16,13 +18,16 @@ from shared.observability import logger, metrics, traced
 app = build_app()
 
 
-@app.post("/events/<eventId>/registrations")
+@app.post("/events/<eventId>/registrations", middlewares=[auth.self_in_body])
 @idempotent(app)
 def register(eventId: EventIdPath, request: Annotated[RegistrationCreate, Body()]):
-    outcome = registrations.default().register_user(request.userId, eventId)
+    user_id = auth.acting_as(auth.caller_of(app), request.userId)
+    if user_id is None:
+        raise InvalidRequestError("body.userId: Field required")
+    outcome = registrations.default().register_user(user_id, eventId)
     action = "RegistrationConfirmed" if isinstance(outcome, Registration) else "Waitlisted"
     metrics.add_metric(name=action, unit=MetricUnit.Count, value=1)
-    logger.info(action, extra={"eventId": eventId, "userId": request.userId})
+    logger.info(action, extra={"eventId": eventId, "userId": user_id})
     return created(outcome.to_dict())
 
 

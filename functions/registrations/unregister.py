@@ -3,6 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared import auth
 from shared.api import EventIdPath, UserIdPath, build_app
 from shared.managers import registrations
 from shared.observability import logger, metrics, traced
@@ -12,7 +13,8 @@ app = build_app()
 
 @app.delete("/events/<eventId>/registrations/<userId>")
 def unregister(eventId: EventIdPath, userId: UserIdPath):
-    was = registrations.default().unregister_user(userId, eventId)
+    owner = auth.unregister_condition(auth.caller_of(app), userId)
+    was = registrations.default().unregister_user(userId, eventId, owner)
     metrics.add_metric(name="Unregistered", unit=MetricUnit.Count, value=1)
     logger.info("Unregistered", extra={"eventId": eventId, "userId": userId, "was": was})
     what = "registration" if was == "confirmed" else "waitlist entry"

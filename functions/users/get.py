@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from shared import auth
 from shared.api import UserIdPath, build_app
 from shared.managers import users
 from shared.observability import logger, traced
@@ -9,7 +10,7 @@ from shared.observability import logger, traced
 app = build_app()
 
 
-@app.get("/users/<userId>")
+@app.get("/users/<userId>", middlewares=[auth.self_or_admin_in_path])
 def get_user(userId: UserIdPath):
     return users.default().get(userId).to_dict()
 

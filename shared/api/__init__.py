@@ -23,6 +23,7 @@ from shared.api.pagination import TOKEN_PATTERN, decode_token, encode_token
 from shared.api.paths import path_problem
 from shared.api.routes import match
 from shared.api.serialize import to_json
+from shared.auth import forget_caller
 from shared.config import get_settings
 from shared.errors import (
     DomainError,
@@ -30,6 +31,7 @@ from shared.errors import (
     InvalidRequestError,
     PayloadTooLargeError,
     ServiceUnavailableError,
+    UnauthorizedError,
 )
 from shared.models.fields import ID_PATTERN
 from shared.observability import logger, metrics
@@ -68,8 +70,13 @@ def detail(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 def error_response(exc: DomainError) -> Response:
-    """The answer to a domain error: its status and `{"detail"}` (503s say when to retry)."""
-    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, ServiceUnavailableError) else None
+    """The answer to a domain error: its status and `{"detail"}` (503s say when to retry, 401s
+    which scheme to use)."""
+    headers = None
+    if isinstance(exc, ServiceUnavailableError):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+    elif isinstance(exc, UnauthorizedError):
+        headers = {"WWW-Authenticate": "Bearer"}
     return detail(exc.status, exc.detail, headers)
 
 
@@ -142,7 +149,7 @@ def build_app() -> APIGatewayRestResolver:
         cors=CORSConfig(
             allow_origin=settings.cors_allow_origin,
             allow_headers=list(settings.cors_allow_headers),
-            expose_headers=[NEXT_TOKEN_HEADER, "Idempotent-Replayed", "Retry-After"],
+            expose_headers=[NEXT_TOKEN_HEADER, "Idempotent-Replayed", "Retry-After", "WWW-Authenticate"],
             max_age=settings.cors_max_age,
         ),
     )
@@ -197,7 +204,7 @@ def build_app() -> APIGatewayRestResolver:
             )
         return next_middleware(app)
 
-    app.use(middlewares=[answer_preflight, limit_body, check_path, check_path_ids, check_query])
+    app.use(middlewares=[answer_preflight, forget_caller, limit_body, check_path, check_path_ids, check_query])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:

@@ -22,7 +22,7 @@ class EventManager:
         self._registrations = registrations
         self._waitlist = waitlist
 
-    def create(self, request: EventCreate) -> Event:
+    def create(self, request: EventCreate, owner_id: str | None = None) -> Event:
         now = utc_now()
         event = Event(
             eventId=request.eventId or str(uuid.uuid4()),
@@ -36,6 +36,7 @@ class EventManager:
             waitlistEnabled=request.waitlistEnabled,
             createdAt=now,
             updatedAt=now,
+            ownerId=owner_id,
         )
         self._events.create(event)
         return event
@@ -46,19 +47,21 @@ class EventManager:
     def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page:
         return self._events.list(limit, cursor, status)
 
-    def update(self, event_id: str, request: EventUpdate) -> Event:
+    def update(self, event_id: str, request: EventUpdate, owner: str | None = None) -> Event:
+        """`owner`: when given, only an event with that ownerId changes (else 403)."""
         changes = request.changes()
-        event = self._events.update(event_id, changes, utc_now())
+        event = self._events.update(event_id, changes, utc_now(), owner)
         if "capacity" in changes and event.waitlistCount > 0 and self._waitlist.promote_all(event_id):
             event = self._events.get(event_id)
         return event
 
-    def delete(self, event_id: str) -> None:
+    def delete(self, event_id: str, owner: str | None = None) -> None:
         """Marks the event as deleting (invisible, closed to every write, ignored by promotion),
         removes its registrations and waitlist, then the event. A retry finishes a crashed run;
         every step is conditional on the generation marked, so an overlapping deletion that
-        finishes first, and an event re-created under the same id after it, are never touched."""
-        generation = self._events.mark_deleting(event_id)
+        finishes first, and an event re-created under the same id after it, are never touched.
+        `owner`: when given, only an event with that ownerId goes (else 403, nothing changed)."""
+        generation = self._events.mark_deleting(event_id, owner)
         self._registrations.delete_all_for_event(event_id, generation)
         self._events.delete(event_id, generation)
 

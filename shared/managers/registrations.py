@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from shared.auth import check_owner
 from shared.clock import utc_now
 from shared.config import get_settings
 from shared.errors import EventFullError, NotFoundError, ServiceUnavailableError
@@ -44,23 +45,28 @@ class RegistrationManager:
             backoff(attempt)
         raise ServiceUnavailableError("Too many concurrent registrations for this event, please retry")
 
-    def unregister_user(self, user_id: str, event_id: str) -> str:
+    def unregister_user(self, user_id: str, event_id: str, owner: str | None = None) -> str:
         """Removes a confirmed registration (its seat then belongs to the waitlist: the stream
-        handler promotes) or a waitlist entry. Returns which of the two it was."""
+        handler promotes) or a waitlist entry. Returns which of the two it was. `owner`: when
+        given, only from an event with that ownerId (else 403, nothing changed)."""
         for _ in range(get_settings().transaction_attempts):
-            ticket = self._repository.remove_confirmed(event_id, user_id)
+            ticket = self._repository.remove_confirmed(event_id, user_id, owner)
             if ticket is None:
                 return "confirmed"
-            if self._waitlist.remove_from_waitlist(user_id, event_id, ticket):
+            if self._waitlist.remove_from_waitlist(user_id, event_id, ticket, owner):
                 return "waitlisted"
             # Promoted between the two calls: it is a confirmed registration now.
         raise ServiceUnavailableError("The registration kept changing, please retry")
 
-    def list_for_event(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def list_for_event(
+        self, event_id: str, limit: int, cursor: dict[str, Any] | None, owner: str | None = None
+    ) -> Page:
+        """`owner`: when given, only the owner of the event may see it (else 403)."""
         page = self._repository.event_registrations(event_id, limit, cursor)
-        names, live = self._repository.names([r.userId for r in page.items], also_event=event_id)
-        if not live:
+        names, event = self._repository.names([r.userId for r in page.items], also_event=event_id)
+        if event is None:
             raise NotFoundError(f"Event {event_id} not found")
+        check_owner(owner, event.get("ownerId"), event_id)
         return Page([{**r.to_dict(), "name": names.get(r.userId)} for r in page.items], page.cursor)
 
     def get_user_registrations(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:

@@ -15,8 +15,9 @@ class UserManager:
     def __init__(self, users: UserRepository) -> None:
         self._users = users
 
-    def create(self, request: UserCreate) -> User:
-        user = User(userId=request.userId or str(uuid.uuid4()), name=request.name, createdAt=utc_now())
+    def create(self, request: UserCreate, user_id: str | None = None) -> User:
+        """`user_id`: the caller's own id with authentication on; else the request's, or a new UUID4."""
+        user = User(userId=user_id or request.userId or str(uuid.uuid4()), name=request.name, createdAt=utc_now())
         self._users.create(user)
         return user
 

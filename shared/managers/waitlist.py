@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.auth import check_owner
 from shared.clock import utc_now
 from shared.errors import NotFoundError
 from shared.models.domain import Page, WaitlistEntry
@@ -41,8 +42,8 @@ class WaitlistManager:
     def get_next_position(self, event: EventCounters) -> int:
         return event.waitlistCount + 1
 
-    def remove_from_waitlist(self, user_id: str, event_id: str, ticket: int) -> bool:
-        return self._repository.remove_waitlisted(event_id, user_id, ticket)
+    def remove_from_waitlist(self, user_id: str, event_id: str, ticket: int, owner: str | None = None) -> bool:
+        return self._repository.remove_waitlisted(event_id, user_id, ticket, owner)
 
     def promote_from_waitlist(self, event_id: str) -> str | None:
         """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
@@ -73,11 +74,15 @@ class WaitlistManager:
             promoted.append(user_id)
         return promoted
 
-    def list_for_event(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def list_for_event(
+        self, event_id: str, limit: int, cursor: dict[str, Any] | None, owner: str | None = None
+    ) -> Page:
+        """`owner`: when given, only the owner of the event may see it (else 403)."""
         page = self._repository.event_waitlist(event_id, limit, cursor)
-        names, live = self._repository.names([entry.userId for entry in page.items], also_event=event_id)
-        if not live:
+        names, event = self._repository.names([entry.userId for entry in page.items], also_event=event_id)
+        if event is None:
             raise NotFoundError(f"Event {event_id} not found")
+        check_owner(owner, event.get("ownerId"), event_id)
         items = [{**entry.to_dict(), "name": names.get(entry.userId)} for entry in page.items]
         for item in items:
             item.pop("status")

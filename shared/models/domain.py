@@ -21,9 +21,14 @@ class Event:
     updatedAt: str
     registeredCount: int = 0
     waitlistCount: int = 0
+    # Who created it (the token's subject); None when it was created with authentication off.
+    ownerId: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        if data["ownerId"] is None:
+            del data["ownerId"]
+        return data
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from shared.models.fields import (
@@ -96,6 +96,9 @@ class UserCreate(StrictBody):
 
 
 class RegistrationCreate(StrictBody):
+    """`userId` may be omitted (with authentication on it is then the caller; without, the route
+    answers 400), but not null."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{"userId": "ada"}]})
 
-    userId: Identifier
+    userId: Identifier = Field(default=None)  # type: ignore[assignment]  # the default is not validated

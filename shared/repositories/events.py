@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.auth import not_owner
 from shared.config import get_settings
 from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import Event, Page
@@ -17,6 +18,7 @@ from shared.repositories.dynamo import deserialize, error_code, get_client, quer
 
 STATUS_INDEX = "StatusIndex"
 _NOT_DELETING = "attribute_not_exists(deleting)"
+_OWNED_BY = "ownerId = :owner"
 
 
 def event_from_item(item: dict[str, Any]) -> Event:
@@ -35,6 +37,7 @@ def event_from_item(item: dict[str, Any]) -> Event:
         updatedAt=data["updatedAt"],
         registeredCount=data.get("registeredCount", 0),
         waitlistCount=data.get("waitlistCount", 0),
+        ownerId=data.get("ownerId"),
     )
 
 
@@ -81,13 +84,17 @@ class EventRepository:
             )
         return Page([event_from_item(item) for item in items], next_cursor)
 
-    def update(self, event_id: str, changes: dict[str, Any], now: str) -> Event:
-        """Replaces the given fields; a new capacity must still hold everyone confirmed."""
+    def update(self, event_id: str, changes: dict[str, Any], now: str, owner: str | None = None) -> Event:
+        """Replaces the given fields; a new capacity must still hold everyone confirmed. With an
+        `owner`, only an event of that owner changes (checked by the write itself)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {":now": value(now)}
         sets = ["updatedAt = :now"]
         removes = []
         condition = f"attribute_exists(eventId) AND {_NOT_DELETING}"
+        if owner is not None:
+            condition += f" AND {_OWNED_BY}"
+            values[":owner"] = value(owner)
         for index, (field, new_value) in enumerate(sorted(changes.items())):
             names[f"#f{index}"] = field
             if new_value is None:
@@ -115,26 +122,38 @@ class EventRepository:
             old = exc.response.get("Item")
             if not is_live(old):
                 raise NotFoundError(f"Event {event_id} not found") from exc
+            if owner is not None and deserialize(old).get("ownerId") != owner:  # type: ignore[arg-type]
+                raise not_owner(event_id) from exc
             registered = deserialize(old).get("registeredCount", 0)  # type: ignore[arg-type]
             raise ConflictError(
                 f"capacity {changes['capacity']} is below the {registered} confirmed registrations"
             ) from exc
         return event_from_item(response["Attributes"])
 
-    def mark_deleting(self, event_id: str) -> str:
+    def mark_deleting(self, event_id: str, owner: str | None = None) -> str:
         """Hides the event and closes it to every write before its children are removed. Returns
-        the generation being deleted (events created before generations existed get one here)."""
+        the generation being deleted (events created before generations existed get one here).
+        With an `owner`, only an event of that owner (checked by the write itself)."""
+        condition = "attribute_exists(eventId)"
+        values: dict[str, Any] = {":true": value(True), ":fresh": value(str(uuid.uuid4()))}
+        if owner is not None:
+            condition += f" AND {_OWNED_BY}"
+            values[":owner"] = value(owner)
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key={"eventId": value(event_id)},
                 UpdateExpression="SET deleting = :true, generation = if_not_exists(generation, :fresh)",
-                ConditionExpression="attribute_exists(eventId)",
-                ExpressionAttributeValues={":true": value(True), ":fresh": value(str(uuid.uuid4()))},
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
+                old = exc.response.get("Item")
+                if is_live(old) and owner is not None and deserialize(old).get("ownerId") != owner:  # type: ignore[arg-type]
+                    raise not_owner(event_id) from exc
                 raise NotFoundError(f"Event {event_id} not found") from exc
             raise
         return str(response["Attributes"]["generation"]["S"])

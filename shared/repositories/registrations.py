@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.auth import not_owner
 from shared.config import get_settings
 from shared.errors import ConflictError, NotFoundError, ServiceUnavailableError
 from shared.models.domain import Event, Page, Registration, WaitlistEntry
@@ -182,9 +183,10 @@ class RegistrationRepository:
             return self._no_seat_or_raise(exc, event_id, user_id)
         return WaitlistEntry(eventId=event_id, userId=user_id, ticket=ticket, addedAt=now)
 
-    def remove_confirmed(self, event_id: str, user_id: str) -> int | None:
+    def remove_confirmed(self, event_id: str, user_id: str, owner: str | None = None) -> int | None:
         """Deletes a confirmed registration and frees its seat. Returns None when done, or the
-        ticket of the user's waitlist entry when the user is waiting instead."""
+        ticket of the user's waitlist entry when the user is waiting instead. With an `owner`, only
+        from an event of that owner (checked by the transaction itself)."""
         items = [
             {
                 "Delete": {
@@ -201,14 +203,14 @@ class RegistrationRepository:
                     "TableName": self._events,
                     "Key": {"eventId": value(event_id)},
                     "UpdateExpression": "SET registeredCount = registeredCount - :one",
-                    "ConditionExpression": _EVENT_LIVE,
-                    "ExpressionAttributeValues": {":one": _ONE},
+                    **self._event_condition(owner),
                 }
             },
         ]
         try:
             self._transact(items)
         except ClientError as exc:
+            self._check_owner(exc, 1, event_id, owner)
             self._raise_if_event_gone(exc, 1, event_id)
             registration = self._failed_item(exc, 0)
             if registration is None:
@@ -219,9 +221,9 @@ class RegistrationRepository:
             raise
         return None
 
-    def remove_waitlisted(self, event_id: str, user_id: str, ticket: int) -> bool:
+    def remove_waitlisted(self, event_id: str, user_id: str, ticket: int, owner: str | None = None) -> bool:
         """Deletes a waitlist entry and its marker. False when the user is no longer waiting on
-        that ticket (promoted meanwhile): the caller starts over."""
+        that ticket (promoted meanwhile): the caller starts over. `owner` as in remove_confirmed."""
         items = [
             {
                 "Delete": {
@@ -246,14 +248,14 @@ class RegistrationRepository:
                     "TableName": self._events,
                     "Key": {"eventId": value(event_id)},
                     "UpdateExpression": "SET waitlistCount = waitlistCount - :one",
-                    "ConditionExpression": _EVENT_LIVE,
-                    "ExpressionAttributeValues": {":one": _ONE},
+                    **self._event_condition(owner),
                 }
             },
         ]
         try:
             self._transact(items)
         except ClientError as exc:
+            self._check_owner(exc, 2, event_id, owner)
             self._raise_if_event_gone(exc, 2, event_id)
             reasons = cancellation_reasons(exc)
             if reasons and _failed(reasons[0]):
@@ -476,15 +478,18 @@ class RegistrationRepository:
                 pending = [(table, key) for table, spec in unprocessed.items() for key in spec["Keys"]] + pending
         return found
 
-    def names(self, user_ids: list[str], also_event: str | None = None) -> tuple[dict[str, str], bool]:
-        """Users' names in one BatchGetItem, and (optionally) whether an event is live, in the same call."""
+    def names(self, user_ids: list[str], also_event: str | None = None) -> tuple[dict[str, str], dict[str, Any] | None]:
+        """Users' names in one BatchGetItem and, in the same call, an event's id and owner
+        (`also_event`; None when it is not live)."""
         keys_by_table: dict[str, list[dict[str, Any]]] = {self._users: [{"userId": value(u)} for u in user_ids]}
         if also_event is not None:
             keys_by_table[self._events] = [{"eventId": value(also_event)}]
-        found = self.batch_get(keys_by_table, {self._users: "userId, #name", self._events: "eventId, deleting"})
+        found = self.batch_get(
+            keys_by_table, {self._users: "userId, #name", self._events: "eventId, deleting, ownerId"}
+        )
         names = {user["userId"]["S"]: user["name"]["S"] for user in found[self._users]}
-        live = also_event is not None and any(is_live(event) for event in found.get(self._events, []))
-        return names, live
+        live = [deserialize(event) for event in found.get(self._events, []) if is_live(event)]
+        return names, (live[0] if live else None)
 
     def events_by_id(self, event_ids: list[str]) -> dict[str, Event]:
         if not event_ids:
@@ -522,6 +527,28 @@ class RegistrationRepository:
 
     def _waitlist_key(self, event_id: str, ticket: int) -> dict[str, Any]:
         return {"eventId": value(event_id), "position": value(ticket)}
+
+    @staticmethod
+    def _event_condition(owner: str | None) -> dict[str, Any]:
+        """The event update of an unregistration: the event is live and, with `owner`, is theirs."""
+        if owner is None:
+            return {"ConditionExpression": _EVENT_LIVE, "ExpressionAttributeValues": {":one": _ONE}}
+        return {
+            "ConditionExpression": f"{_EVENT_LIVE} AND ownerId = :owner",
+            "ExpressionAttributeValues": {":one": _ONE, ":owner": value(owner)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+    @staticmethod
+    def _check_owner(exc: ClientError, index: int, event_id: str, owner: str | None) -> None:
+        """403 when the event exists but is not `owner`'s — before saying whether the user is
+        registered there, which is none of a stranger's business."""
+        reasons = cancellation_reasons(exc)
+        if owner is None or len(reasons) <= index or not _failed(reasons[index]):
+            return
+        event = reasons[index].get("Item")
+        if is_live(event) and deserialize(event).get("ownerId") != owner:  # type: ignore[arg-type]
+            raise not_owner(event_id) from exc
 
     @staticmethod
     def _failed_item(exc: ClientError, index: int) -> dict[str, Any] | None:

@@ -273,7 +273,19 @@ class TestKeyScope:
 
 class TestHeader:
     @pytest.mark.parametrize(
-        "key", ["", "x" * 201, "caf\u00e9", "tab\there", "nul\x00", "new\nline", "\x7f", "emoji-\U0001f600", " leading", "trailing "]
+        "key",
+        [
+            "",
+            "x" * 201,
+            "caf\u00e9",
+            "tab\there",
+            "nul\x00",
+            "new\nline",
+            "\x7f",
+            "emoji-\U0001f600",
+            " leading",
+            "trailing ",
+        ],
     )
     def test_bad_key_is_400_naming_the_header(self, api: ApiClient, dynamodb: Any, key: str) -> None:
         event_id = make_event(api, capacity=2)

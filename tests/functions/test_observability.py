@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -18,25 +16,10 @@ import pytest
 from functions.promotion import handler as promotion
 from local.config import ROOT
 from shared.config import get_settings
-from shared.observability import logger
 from tests.builders import ApiClient, LambdaContext, stream_records
 from tests.functions.test_registrations import make_event, register
 
 SECRET_NAME = "Zebulon Quillfeather-Secretname"
-
-
-@pytest.fixture
-def info_logs() -> Iterator[io.StringIO]:
-    """The Powertools logger's JSON lines, as CloudWatch would receive them."""
-    previous = logger.log_level
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    logger.setLevel("INFO")
-    yield buffer
-    logger.removeHandler(handler)
-    logger.setLevel(previous)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ dynamo = sys.modules.get("shared.repositories.dynamo")
 boto3 = sys.modules.get("boto3")
 print(json.dumps({
     "xray": "aws_xray_sdk" in sys.modules,
+    "jwt": sorted(m for m in ("jwt", "jose", "cryptography") if m in sys.modules),
     "clients": clients,
     "cached_client": dynamo.get_client.cache_info().currsize if dynamo else 0,
     "default_session": bool(boto3 and boto3.DEFAULT_SESSION is not None),
@@ -70,6 +71,7 @@ def test_import_loads_no_xray_and_creates_no_client(module: str) -> None:
     # Then it has its handler, but no tracing SDK and no AWS client yet
     assert state["handler"]
     assert state["xray"] is False, "the X-Ray SDK loads only when tracing is switched on"
+    assert state["jwt"] == [], "tokens are verified by the gateway: functions only read its claims"
     assert state["clients"] == [], "boto3 clients are created lazily, on first use"
     assert state["cached_client"] == 0
     assert state["default_session"] is False

@@ -292,8 +292,10 @@ class TestUserCreate:
 
 
 class TestRegistrationCreate:
-    def test_user_id_is_required(self) -> None:
-        reject(RegistrationCreate, {}, "userId")
+    def test_user_id_may_be_omitted_but_not_null(self) -> None:
+        # Omitted: the caller registers themselves (authentication on); null is still a 400.
+        assert RegistrationCreate.model_validate({}).userId is None
+        reject(RegistrationCreate, {"userId": None}, "userId")
 
     @pytest.mark.parametrize("field", ["status", "position", *READ_ONLY])
     def test_nothing_else_is_accepted(self, field: str) -> None:

@@ -495,6 +495,8 @@ def test_the_local_stack_reads_the_params_block_as_osls_does(profile: Packaged) 
     cloud = {k: config._as_cloudformation_string(v) for k, v in json.loads(deployed).items()}
     local = config.environment(profile.stage)
     del cloud["DYNAMODB_ENDPOINT"], local["DYNAMODB_ENDPOINT"]  # the local stack's own endpoint
+    # Authentication: on when deployed, off on this machine unless AUTH=on (as `make run`).
+    assert (cloud.pop("AUTH"), local.pop("AUTH")) == ("on", "on" if os.environ.get("AUTH") == "on" else "off")
     assert local == cloud
     assert local["MAX_BODY_BYTES"] == "65536" and local["TRACING_ENABLED"] == "false"
     resolved = config.load(profile.stage)
@@ -564,3 +566,74 @@ def test_snapstart_parameter_puts_every_function_behind_a_snapshot_alias(
     assert "snapstart" in json.dumps(mapping["Properties"]["FunctionName"])
     [schedule] = [v for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
     assert "snapstart" in json.dumps(schedule["Properties"]["Targets"])
+
+
+PROTECTED_METHODS = {
+    ("POST", "/events"),
+    ("PUT", "/events/{eventId}"),
+    ("DELETE", "/events/{eventId}"),
+    ("POST", "/users"),
+    ("GET", "/users/{userId}"),
+    ("GET", "/users/{userId}/registrations"),
+    ("GET", "/users/{userId}/waitlist"),
+    ("POST", "/events/{eventId}/registrations"),
+    ("DELETE", "/events/{eventId}/registrations/{userId}"),
+    ("GET", "/events/{eventId}/registrations"),
+    ("GET", "/events/{eventId}/waitlist"),
+}
+
+
+def test_cognito_user_pool_client_and_groups(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert resources["UserPool"]["Type"] == "AWS::Cognito::UserPool"
+    assert resources["UserPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert resources["UserPoolClient"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    groups = {
+        r["Properties"]["GroupName"]: r["Properties"]["UserPoolId"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Cognito::UserPoolGroup"
+    }
+    assert groups == {"organizers": {"Ref": "UserPool"}, "admins": {"Ref": "UserPool"}}
+    # An existing pool can stand in (param userPoolArn): then none of these is created.
+    for name in ("UserPool", "UserPoolClient", "OrganizersGroup", "AdminsGroup"):
+        assert resources[name]["Condition"] == "CreateUserPool"
+    assert template["Conditions"]["CreateUserPool"] == {"Fn::Equals": [{"Ref": "UserPoolArn"}, ""]}
+
+
+def test_the_cognito_authorizer_guards_every_protected_method_and_no_public_one(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    [(authorizer_id, authorizer)] = [(k, r) for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::Authorizer"]
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
+    assert authorizer["Properties"]["ProviderARNs"] == [
+        {"Fn::If": ["CreateUserPool", {"Fn::GetAtt": ["UserPool", "Arn"]}, {"Ref": "UserPoolArn"}]}
+    ]
+    guarded, open_methods = set(), set()
+    for method in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Method"):
+        key = (method["HttpMethod"], _path(resources, method["ResourceId"]) or "/")
+        if method["AuthorizationType"] == "COGNITO_USER_POOLS":
+            assert method["AuthorizerId"] == {"Ref": authorizer_id}, key
+            guarded.add(key)
+        else:
+            assert method["AuthorizationType"] == "NONE" and "AuthorizerId" not in method, key
+            open_methods.add(key)
+    assert guarded == PROTECTED_METHODS
+    assert {
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/events"),
+        ("GET", "/events/{eventId}"),
+    } <= open_methods
+    # Preflights and the 404/405 fallback stay open; everything else is protected.
+    assert all(m in {"GET", "OPTIONS", "ANY"} for m, _ in open_methods)
+
+
+def test_refused_tokens_get_the_contracts_401(template: dict[str, Any]) -> None:
+    response = template["Resources"]["GatewayResponseUnauthorized"]["Properties"]
+    assert (response["ResponseType"], response["StatusCode"]) == ("UNAUTHORIZED", "401")
+    assert response["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"] == "'Bearer'"
+    assert '"detail"' in response["ResponseTemplates"]["application/json"]
+    functions = [
+        r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function" and k != LOGGING_ROLE_HELPER
+    ]
+    assert functions and all(f["Properties"]["Environment"]["Variables"]["AUTH"] == "on" for f in functions)
