@@ -8,6 +8,11 @@ Starts `python -m local.run` on free ports with an empty store of its own, runs
 from the repository root (so schemathesis.toml applies: the one documented 400 of the lists, and a
 "missing test data" warning fails the run), then stops the stack. Exits with schemathesis' status.
 
+The stack runs with `AUTH=on` (its own throwaway signing key) and schemathesis sends the token of a
+caller in `organizers` and `admins`, so every operation is reachable and the document's security
+is checked too: schemathesis also sends requests without and with a broken token and expects the
+documented 401.
+
     FUZZ_SEED     the seed (default: a random one, printed, so a failing run can be replayed)
     FUZZ_EXAMPLES test cases per operation and phase (default 100)
 """
@@ -26,6 +31,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from local.config import ROOT
 
@@ -33,7 +39,11 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 STARTUP_TIMEOUT = 90.0
 
 
-def schemathesis_command(base_url: str, seed: int, max_examples: int) -> list[str]:
+FUZZ_USER = "fuzz-admin"
+FUZZ_GROUPS = ("organizers", "admins")
+
+
+def schemathesis_command(base_url: str, seed: int, max_examples: int, token: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -54,6 +64,8 @@ def schemathesis_command(base_url: str, seed: int, max_examples: int) -> list[st
         "2",
         "--request-timeout",
         "20",
+        "--header",
+        f"Authorization: Bearer {token}",
     ]
 
 
@@ -69,17 +81,24 @@ def free_ports(count: int) -> list[int]:
 
 
 @contextmanager
-def local_stack() -> Iterator[str]:
-    """`python -m local.run` on free ports, in its own process group; yields its base URL."""
+def local_stack() -> Iterator[tuple[str, str]]:
+    """`AUTH=on python -m local.run` on free ports, in its own process group; yields its base URL
+    and a token of a caller allowed everything (an organizer and admin)."""
+    from local import auth
+
     port, lambda_port, dynamodb_port = free_ports(3)
     # Its own empty store, thrown away afterwards: the fuzzer's data never mixes with `make run`'s.
     data_dir = tempfile.TemporaryDirectory(prefix="fuzz-data-")
+    keys = auth.ensure_keys(Path(data_dir.name) / "auth")
+    token = auth.issue_token(FUZZ_USER, FUZZ_GROUPS, 3600, private_key=auth.load_private_key(keys))
     env = {
         **os.environ,
         "PORT": str(port),
         "LAMBDA_PORT": str(lambda_port),
         "DYNAMODB_PORT": str(dynamodb_port),
         "LOCAL_DATA_DIR": data_dir.name,
+        "AUTH": "on",
+        "LOCAL_AUTH_DIR": str(keys),
     }
     env.pop("DYNAMODB_ENDPOINT", None)
     base_url = f"http://127.0.0.1:{port}"
@@ -94,7 +113,7 @@ def local_stack() -> Iterator[str]:
     )
     try:
         wait_until_healthy(base_url, process)
-        yield base_url
+        yield base_url, token
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -125,9 +144,9 @@ def main() -> int:
     seed = int(os.environ.get("FUZZ_SEED") or random.randrange(2**32))
     max_examples = int(os.environ.get("FUZZ_EXAMPLES") or 100)
     print(f"[fuzz] seed {seed} (replay with FUZZ_SEED={seed}), {max_examples} cases per operation", flush=True)
-    with local_stack() as base_url:
-        print(f"[fuzz] local stack on {base_url}", flush=True)
-        command = schemathesis_command(base_url, seed, max_examples)
+    with local_stack() as (base_url, token):
+        print(f"[fuzz] local stack on {base_url} (AUTH=on, as {FUZZ_USER})", flush=True)
+        command = schemathesis_command(base_url, seed, max_examples, token)
         return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 

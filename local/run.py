@@ -43,6 +43,7 @@ from typing import Any
 
 from local import config
 from local.data import CHECKPOINT_NAME, LocalData, UnreadableSnapshotError
+from shared.api.pagination import MIN_SECRET_BYTES
 
 ROOT = config.ROOT
 OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
@@ -247,6 +248,9 @@ def offline_environment(settings: Settings, endpoint: str) -> dict[str, str]:
     # A page-token key for this run only (deployed stages read theirs from SSM): tokens from an
     # earlier run are refused, which is what an edited token gets too.
     env.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
+    if len(env["PAGINATION_SECRET"].encode()) < MIN_SECRET_BYTES:
+        # The functions would refuse to page with it (500 on every list): say so before starting.
+        raise StartupError(f"PAGINATION_SECRET must be at least {MIN_SECRET_BYTES} bytes")
     env.pop("PYTHONHOME", None)
     # serverless-offline would hand this JSON to every function as its verified identity.
     env.pop("AUTHORIZER", None)

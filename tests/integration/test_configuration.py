@@ -34,7 +34,7 @@ def configured(tmp_path_factory: pytest.TempPathFactory, dynamodb_port: int) -> 
         DYNAMODB_PORT=str(dynamodb_port),
         STAGE=STAGE,
         MAX_BODY_BYTES="100",
-        PAGINATION_SECRET="another-secret",
+        PAGINATION_SECRET="another-secret-of-at-least-32-bytes",
         POWERTOOLS_LOG_LEVEL="ERROR",
     )
     try:

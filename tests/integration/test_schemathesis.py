@@ -262,12 +262,13 @@ CLI_EXAMPLES = 25
 CLI_SEED = 20261202
 
 
-def test_schemathesis_cli_with_every_check_finds_nothing(local_stack: LocalStack) -> None:
-    from local.fuzz import schemathesis_command
+def test_schemathesis_cli_with_every_check_finds_nothing() -> None:
+    from local import fuzz
 
-    # When schemathesis runs as `make fuzz` runs it (schemathesis.toml included)
-    command = schemathesis_command(local_stack.base_url, CLI_SEED, CLI_EXAMPLES)
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280, check=False)
+    # When schemathesis runs as `make fuzz` runs it (AUTH=on, schemathesis.toml included)
+    with fuzz.local_stack() as (base_url, token):
+        command = fuzz.schemathesis_command(base_url, CLI_SEED, CLI_EXAMPLES, token)
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280, check=False)
 
     # Then no check fails, every phase ran, and the links reached every operation with real ids
     output = result.stdout + result.stderr
