@@ -43,25 +43,17 @@ def python312() -> str:
     return found
 
 
+def install_into(python: str, target: Path, pins: list[str]) -> None:
+    """pip-installs `pins` for `python` into the folder `target` (a runtime directory, not a venv)."""
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"]
+    subprocess.run([*pip, "--target", str(target), *pins], check=True)
+
+
 def runtime(python: str) -> Path:
     pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("boto")]
     # Reinstalled when a pin moves: the preloaded botocore models apply to one botocore version only.
     if not all((RUNTIME / f"{pin.replace('==', '-')}.dist-info").exists() for pin in pins):
-        subprocess.run(
-            [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--upgrade",
-                "--target",
-                str(RUNTIME),
-                *pins,
-            ],
-            check=True,
-        )
+        install_into(python, RUNTIME, pins)
     return RUNTIME
 
 
@@ -110,21 +102,7 @@ def monolith(python: str) -> Path:
             for line in (ROOT / path).read_text().splitlines()
             if line.startswith(("fastapi", "mangum", "pydantic"))
         ]
-        subprocess.run(
-            [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--upgrade",
-                "--target",
-                str(MONOLITH_DIR),
-                *pins,
-            ],
-            check=True,
-        )
+        install_into(python, MONOLITH_DIR, pins)
     package = MONOLITH_DIR / "bench" / "baselines"
     package.mkdir(parents=True, exist_ok=True)
     for init in (MONOLITH_DIR / "bench" / "__init__.py", package / "__init__.py"):

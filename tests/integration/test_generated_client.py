@@ -76,16 +76,17 @@ def test_the_generated_client_drives_the_main_flow(generated: ModuleType, local_
     suffix = uuid.uuid4().hex[:8]
     with generated.Client(base_url=local_stack.base_url, raise_on_unexpected_status=True, timeout=20.0) as client:
         # Given an event with one seat and a waitlist
+        launch = m.EventCreate(
+            title="Client launch",
+            date="2031-05-04T18:30:00Z",
+            location="Hall A",
+            organizer="Ada",
+            capacity=1,
+            waitlist_enabled=True,
+        )
         created = api("create_event").sync_detailed(
             client=client,
-            body=m.EventCreate(
-                title="Client launch",
-                date="2031-05-04T18:30:00Z",
-                location="Hall A",
-                organizer="Ada",
-                capacity=1,
-                waitlist_enabled=True,
-            ),
+            body=launch,
             idempotency_key=f"client-{suffix}",
         )
         assert created.status_code == 201
@@ -94,14 +95,7 @@ def test_the_generated_client_drives_the_main_flow(generated: ModuleType, local_
         assert (event.capacity, event.registered_count, event.status) == (1, 0, m.EventStatus.ACTIVE)
         replayed = api("create_event").sync_detailed(
             client=client,
-            body=m.EventCreate(
-                title="Client launch",
-                date="2031-05-04T18:30:00Z",
-                location="Hall A",
-                organizer="Ada",
-                capacity=1,
-                waitlist_enabled=True,
-            ),
+            body=launch,
             idempotency_key=f"client-{suffix}",
         )
         assert replayed.headers["Idempotent-Replayed"] == "true"
