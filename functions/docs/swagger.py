@@ -81,24 +81,20 @@ def swagger_page(format: Annotated[Literal["json"] | None, Query()] = None):
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
 
 
+def _asset(name: str, content_type: str) -> Response:
+    return Response(
+        status_code=200, content_type=content_type, body=_read(_ASSETS / name), headers={"Cache-Control": _CACHED}
+    )
+
+
 @app.get(SCRIPT, include_in_schema=False)
 def swagger_script():
-    return Response(
-        status_code=200,
-        content_type="text/javascript; charset=utf-8",
-        body=_read(_ASSETS / "swagger-ui-bundle.min.js"),
-        headers={"Cache-Control": _CACHED},
-    )
+    return _asset("swagger-ui-bundle.min.js", "text/javascript; charset=utf-8")
 
 
 @app.get(STYLESHEET, include_in_schema=False)
 def swagger_stylesheet():
-    return Response(
-        status_code=200,
-        content_type="text/css; charset=utf-8",
-        body=_read(_ASSETS / "swagger-ui.min.css"),
-        headers={"Cache-Control": _CACHED},
-    )
+    return _asset("swagger-ui.min.css", "text/css; charset=utf-8")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
