@@ -98,15 +98,7 @@ _NO_USER = "No user with this userId"
 _KEY_REUSED = "the Idempotency-Key was already used with another body, or its first request is still running"
 ROUTES: dict[tuple[str, str], tuple[int, str, str, dict[int, str]]] = {
     ("get", "/health"): (200, "Healthy", "Health", {}),
-    ("post", "/events"): (
-        201,
-        "Event created",
-        "Event",
-        {
-            409: f"An event with this eventId exists, or {_KEY_REUSED}, or the event its first request "
-            "created has since been deleted"
-        },
-    ),
+    ("post", "/events"): (201, "Event created", "Event", {409: f"An event with this eventId exists, or {_KEY_REUSED}"}),
     ("get", "/events"): (200, "Events (one page)", "[Event]", {}),
     ("get", "/events/{eventId}"): (200, "The event", "Event", {404: _NO_EVENT}),
     ("put", "/events/{eventId}"): (

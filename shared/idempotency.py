@@ -15,9 +15,6 @@ table (IDEMPOTENCY_TABLE, TTL attribute `expiration`).
   the others get a 409 until it finishes. If the Lambda dies mid-request, the record stops
   blocking once the invocation's remaining time has passed.
 - Without the header the route runs exactly as before: no call to the idempotency table.
-- A route may name what makes a replayed success meaningless (`gone`): `POST /events` replays its
-  `201` only while the event it created still exists; once deleted, the retry is a 409 that says
-  so (a client following the replayed `eventId` would otherwise meet a 404).
 
 The Powertools utility is imported on first use: most requests carry no key, and cold start counts.
 """
@@ -26,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import os
 import re
 from collections.abc import Callable
@@ -70,14 +66,9 @@ class IdempotentRequest:
     caller: str | None = None
 
 
-def idempotent(
-    app: APIGatewayRestResolver, gone: Callable[[dict[str, Any]], str | None] | None = None
-) -> Callable[[F], F]:
+def idempotent(app: APIGatewayRestResolver) -> Callable[[F], F]:
     """Route decorator, placed under `@app.post(…)`: with an Idempotency-Key the route runs at
-    most once per key, and retries get its first answer again.
-
-    `gone(body)`, called with a replayed 2xx body, returns why that answer no longer holds (the
-    resource it created was deleted since), or None; a reason turns the replay into a 409."""
+    most once per key, and retries get its first answer again."""
 
     def decorate(route: F) -> F:
         # functools.wraps keeps the route's signature visible (__wrapped__) to Powertools'
@@ -87,12 +78,7 @@ def idempotent(
             request = request_of(app)
             if request is None:
                 return route(*args, **kwargs)
-            response = run_once(request, lambda: _as_response(route(*args, **kwargs)), app.lambda_context)
-            if gone is not None and _replayed_success(response):
-                reason = gone(json.loads(response.body))
-                if reason is not None:
-                    raise ConflictError(reason)
-            return response
+            return run_once(request, lambda: _as_response(route(*args, **kwargs)), app.lambda_context)
 
         # Resolved here, against the route's own module, in case its annotations are strings.
         guarded.__signature__ = inspect.signature(route, eval_str=True)  # type: ignore[attr-defined]
@@ -221,10 +207,6 @@ def _as_response(result: Any) -> Response:
     if isinstance(result, Response):
         return result
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=to_json(result))
-
-
-def _replayed_success(response: Response) -> bool:
-    return REPLAYED_HEADER in response.headers and 200 <= response.status_code < 300
 
 
 def _stored(response: Response) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import auth
 from shared.api import build_app, created
-from shared.errors import NotFoundError
 from shared.idempotency import idempotent
 from shared.managers import events
 from shared.models.requests import EventCreate
@@ -17,22 +16,8 @@ from shared.observability import logger, metrics, traced
 app = build_app()
 
 
-def deleted_since(created: dict) -> str | None:
-    """A replayed creation holds only while its event does (the same one, not a re-creation)."""
-    try:
-        current = events.default().get(created["eventId"])
-    except NotFoundError:
-        current = None
-    if current is not None and current.createdAt == created["createdAt"]:
-        return None
-    return (
-        f"Event {created['eventId']} created with this Idempotency-Key has since been deleted; "
-        "send a new key to create another"
-    )
-
-
 @app.post("/events", middlewares=[auth.organizers_only])
-@idempotent(app, gone=deleted_since)
+@idempotent(app)
 def create_event(request: Annotated[EventCreate, Body()]):
     event = events.default().create(request, owner_id=auth.caller_id(app))
     metrics.add_metric(name="EventCreated", unit=MetricUnit.Count, value=1)
