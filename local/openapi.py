@@ -140,6 +140,15 @@ SHARED_ERRORS: dict[int, tuple[Any, str]] = {
 }
 
 
+IDEMPOTENCY_PARAMETER = "IdempotencyKey"
+_KEY_RULE = "1-200 printable ASCII characters, no space at either end; another value is a 400"
+_KEY_BEHAVIOUR = (
+    "a retry with the same key and body within an hour returns the first answer again (a 2xx or a 4xx "
+    "outcome of the rules, marked `Idempotent-Replayed: true`), whatever happened since; the same key "
+    "with another body is a 409; with authentication on, keys are scoped to the caller."
+)
+
+
 def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     """Adds what shared.api.build_app does for every route, which no route decorator states:
     request-validation failures are 400 `{"detail"}` (Powertools documents 422), bodies over the
@@ -156,15 +165,16 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
             if (method, path) in IDEMPOTENT:
-                operation.setdefault("parameters", []).append(
-                    {
-                        "name": HEADER,
-                        "in": "header",
-                        "required": False,
-                        "description": "A retry with the same key and body within an hour returns the first answer",
-                        "schema": {"type": "string", "pattern": KEY_PATTERN},
-                    }
+                # Described, not listed under `parameters`: a generator of requests (a fuzzer's
+                # stateful phase) would send the same simple key and body in unrelated scenarios,
+                # get the first answer replayed as the contract says (even for a registration
+                # cancelled since) and report the replayed resource as missing. Clients read the
+                # rule here and in components.parameters.IdempotencyKey.
+                operation["description"] = (
+                    f"Optional `{HEADER}` request header ({_KEY_RULE}): {_KEY_BEHAVIOUR} "
+                    f"See components.parameters.{IDEMPOTENCY_PARAMETER}."
                 )
+                operation["x-idempotency-key"] = {"$ref": f"#/components/parameters/{IDEMPOTENCY_PARAMETER}"}
             parameters = operation.get("parameters", [])
             for parameter in parameters:
                 _drop_null(parameter)
@@ -191,6 +201,15 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     for name, schema in route_schemas().items():
         schemas.setdefault(name, schema)
     components["headers"] = _headers()
+    components["parameters"] = {
+        IDEMPOTENCY_PARAMETER: {
+            "name": HEADER,
+            "in": "header",
+            "required": False,
+            "description": f"{_KEY_RULE}. {_KEY_BEHAVIOUR[:1].upper()}{_KEY_BEHAVIOUR[1:]}",
+            "schema": {"type": "string", "pattern": KEY_PATTERN},
+        }
+    }
     return document
 
 

@@ -84,20 +84,16 @@ def test_the_generated_client_drives_the_main_flow(generated: ModuleType, local_
             capacity=1,
             waitlist_enabled=True,
         )
-        created = api("create_event").sync_detailed(
-            client=client,
-            body=launch,
-            idempotency_key=f"client-{suffix}",
+        # The key is a header of its own client (with_headers would also change the open client's)
+        keyed = generated.Client(
+            base_url=local_stack.base_url, timeout=20.0, headers={"Idempotency-Key": f"client-{suffix}"}
         )
+        created = api("create_event").sync_detailed(client=keyed, body=launch)
         assert created.status_code == 201
         event = created.parsed
         assert isinstance(event, m.Event)
         assert (event.capacity, event.registered_count, event.status) == (1, 0, m.EventStatus.ACTIVE)
-        replayed = api("create_event").sync_detailed(
-            client=client,
-            body=launch,
-            idempotency_key=f"client-{suffix}",
-        )
+        replayed = api("create_event").sync_detailed(client=keyed, body=launch)
         assert replayed.headers["Idempotent-Replayed"] == "true"
         assert replayed.parsed.event_id == event.event_id
 
