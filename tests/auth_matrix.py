@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -206,6 +207,12 @@ def token(key: rsa.RSAPrivateKey, user_id: str, groups: tuple[str, ...] = (), **
     return local_auth.issue_token(user_id, groups, 600, private_key=key, **claims)
 
 
+@cache
+def foreign_key() -> rsa.RSAPrivateKey:
+    """A signing key no stack trusts (made once: an RSA key takes a while)."""
+    return local_auth.new_private_key()
+
+
 def authorization(session: Session, world: World, role: str | None, persona: str = "") -> dict[str, str]:
     """The Authorization header of `role` in `world` (none for None): expired or signed by a key
     the stack does not trust when `persona` says so, else valid."""
@@ -216,7 +223,7 @@ def authorization(session: Session, world: World, role: str | None, persona: str
         now = int(time.time())
         signed = token(session.key, user_id, groups, iat=now - 3600, exp=now - 60)
     elif persona == "foreign key":
-        signed = token(local_auth.new_private_key(), user_id, groups)
+        signed = token(foreign_key(), user_id, groups)
     else:
         signed = token(session.key, user_id, groups)
     return {"Authorization": f"Bearer {signed}"}
