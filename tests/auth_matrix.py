@@ -270,6 +270,24 @@ def assert_refusal(answer: Answer, status: int, what: str) -> None:
 TokenFault = Callable[[Session, World], dict[str, str]]
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+_EVERYTHING = ("admins", "organizers")
+# What the local gateway (plugins/local-auth-provider.js) must refuse too, over HTTP; the last is
+# serverless-offline's own header for faking an authorizer's answer.
+GATEWAY_FAULTS: dict[str, TokenFault] = {
+    "wrong audience": lambda s, w: _bearer(token(s.key, w.users[ADMIN], _EVERYTHING, aud="someone-else")),
+    "not a JWT": lambda s, w: _bearer("not.a.jwt"),
+    "no Bearer": lambda s, w: {"Authorization": token(s.key, w.users[ADMIN], _EVERYTHING)},
+    "identity override": lambda s, w: {
+        **_bearer(token(s.key, w.users[ATTENDEE])),
+        "sls-offline-authorizer-override": json.dumps({"claims": {"sub": w.users[ADMIN], "cognito:groups": "admins"}}),
+    },
+}
+
+
 def check_refusals_and_reads(
     session: Session, route: str, extra_faults: dict[str, TokenFault] | None = None, world: World | None = None
 ) -> int:

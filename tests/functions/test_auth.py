@@ -103,6 +103,21 @@ def test_the_matrix_names_every_route_of_serverless_yml() -> None:
     assert protected == set(matrix.PROTECTED), "serverless.yml puts the authorizer on exactly the protected routes"
 
 
+def test_readme_counts_the_matrix_as_it_runs() -> None:
+    """The reliability table of README.md cites these numbers: they follow the matrix."""
+    from tests.readme import README
+
+    row = next(line for line in README.read_text().splitlines() if "callers acting beyond their rights" in line)
+    cells = len(matrix.ROUTES) * len(matrix.PERSONAS)
+    writes = sum(matrix.writes(route, persona) for route in matrix.ROUTES for persona in matrix.PERSONAS)
+    faults = len(matrix.PROTECTED) * len(matrix.GATEWAY_FAULTS)
+    assert f"the {len(matrix.ROUTES)} of `serverless.yml`" in row
+    assert f"`tests/functions/test_auth.py`: {cells} route-caller requests" in row
+    assert f"`tests/integration/test_auth_http.py`: the same {cells} plus {faults} bad-token requests" in row
+    assert f"{len(matrix.GATEWAY_FAULTS)} more bad tokens" in row
+    assert f"each of the {writes} allowed writes" in row
+
+
 @pytest.mark.parametrize("route", matrix.ROUTES)
 def test_route_by_caller(session: InProcess, route: str) -> None:
     """Every persona on one route: refusals and reads on one world (each must change nothing), then
