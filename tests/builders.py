@@ -145,7 +145,7 @@ class ApiClient:
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers.setdefault(key.lower(), ", ".join(values))
         text = result.get("body") or ""
-        return ApiResponse(result["statusCode"], json.loads(text) if text else None, headers, text)
+        return ApiResponse(result["statusCode"], _json_or_none(text), headers, text)
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)
@@ -158,6 +158,14 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("DELETE", path, **kwargs)
+
+
+def _json_or_none(text: str) -> Any:
+    """The parsed body; None when empty or not JSON (the Swagger UI page and its assets)."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def stream_records(client: Any, streams: Any, table: str) -> list[dict[str, Any]]:

@@ -2,74 +2,72 @@
 
 The client plays API Gateway's Cognito authorizer with the local signing key (local/auth.py):
 a missing, expired or foreign token is a 401 that never reaches a function; a valid one becomes
-requestContext.authorizer.claims. The functions then apply the permission rules of SPEC.md. Every
-refusal (401 or 403) must leave every table — the idempotency table included — byte-identical."""
+requestContext.authorizer.claims. The functions then apply the permission rules of SPEC.md. The
+matrix itself — routes, personas, each cell's request and status — is tests/auth_matrix.py, which
+tests/integration/test_auth_http.py runs over HTTP too. Every refusal (401 or 403), and every
+read, must leave every table — the idempotency table included — byte-identical."""
 
 from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local import auth as local_auth
 from shared.auth import parse_groups
 from shared.config import get_settings
+from tests import auth_matrix as matrix
+from tests.auth_matrix import ATTENDEE, GROUPS, ORGANIZER, OTHER, OWNER, WAITING
 from tests.builders import ApiClient, ApiResponse, LambdaContext, api_event
 from tests.helpers import assert_error, event_body, stored_items, uid
 
-ATTENDEE, OTHER, WAITING, OWNER, ORGANIZER, ADMIN = "ada", "bob", "wendy", "olga", "oscar", "root"
-GROUPS = {ATTENDEE: [], OTHER: [], WAITING: [], OWNER: ["organizers"], ORGANIZER: ["organizers"], ADMIN: ["admins"]}
-PERSONAS = [
-    "no token",
-    "expired token",
-    "foreign key",
-    "attendee on self",
-    "attendee on other",
-    "owner",
-    "organizer not owner",
-    "admin",
-]
-# The user each persona acts as (the three token failures all carry the attendee's id).
-ACTS_AS = {
-    "no token": None,
-    "expired token": ATTENDEE,
-    "foreign key": ATTENDEE,
-    "attendee on self": ATTENDEE,
-    "attendee on other": ATTENDEE,
-    "owner": OWNER,
-    "organizer not owner": ORGANIZER,
-    "admin": ADMIN,
-}
+
+@dataclass
+class InProcess:
+    """The matrix's Session for the in-process client on moto."""
+
+    api: ApiClient
+    dynamodb: Any
+    key: rsa.RSAPrivateKey
+    requests: int = 0
+
+    def send(self, method: str, path: str, body: Any, headers: dict[str, str]) -> matrix.Answer:
+        self.requests += 1
+        response = self.api.request(method, path, body, headers=headers)
+        return matrix.Answer(response.status, response.headers, response.body)
+
+    def snapshot(self) -> dict[str, list[str]]:
+        return stored_items(self.dynamodb)
 
 
 @dataclass
 class World:
     api: ApiClient
     keys: Path
-    full: str  # owned by OWNER: ATTENDEE and OTHER confirmed, WAITING on the waitlist
-    open: str  # owned by OWNER, nobody registered
+    ids: matrix.World
 
-    def token(self, user: str, *, ttl: int = 600, **claims: Any) -> str:
+    @property
+    def full(self) -> str:
+        return self.ids.full
+
+    @property
+    def open(self) -> str:
+        return self.ids.open
+
+    def user(self, role: str) -> str:
+        return self.ids.users[role]
+
+    def token(self, user: str, **claims: Any) -> str:
+        """A valid token for a role of the world, or for any other user id (no groups)."""
         key = local_auth.load_private_key(self.keys)
-        return local_auth.issue_token(user, GROUPS.get(user, []), ttl, private_key=key, **claims)
-
-    def headers(self, persona: str) -> dict[str, str]:
-        user = ACTS_AS[persona]
-        if user is None:
-            return {}
-        if persona == "expired token":
-            token = self.token(user, ttl=60, iat=int(time.time()) - 3600, exp=int(time.time()) - 60)
-        elif persona == "foreign key":
-            token = local_auth.issue_token(user, [], 600, private_key=local_auth.new_private_key())
-        else:
-            token = self.token(user)
-        return {"Authorization": f"Bearer {token}"}
+        groups = GROUPS.get(user, ())
+        return matrix.token(key, self.ids.users.get(user, user), groups, **claims)
 
     def as_user(self, user: str, method: str, path: str, body: Any = None, **headers: str) -> ApiResponse:
         return self.api.request(method, path, body, headers={"Authorization": f"Bearer {self.token(user)}", **headers})
@@ -84,144 +82,55 @@ def auth_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 
 @pytest.fixture
-def world(dynamodb: Any, auth_keys: Path) -> World:
-    api = ApiClient(auth_keys=auth_keys)
-    w = World(api, auth_keys, full=uid("full"), open=uid("open"))
-    for user in (ATTENDEE, OTHER, WAITING):
-        assert w.as_user(user, "POST", "/users", {"name": user.title()}).status == 201
-    for event_id, capacity in ((w.full, 2), (w.open, 10)):
-        body = event_body(eventId=event_id, capacity=capacity, waitlistEnabled=True)
-        assert w.as_user(OWNER, "POST", "/events", body).status == 201
-    for user in (ATTENDEE, OTHER, WAITING):
-        assert w.as_user(user, "POST", f"/events/{w.full}/registrations", {}).status == 201
-    return w
+def session(dynamodb: Any, auth_keys: Path) -> InProcess:
+    return InProcess(ApiClient(auth_keys=auth_keys), dynamodb, local_auth.load_private_key(auth_keys))
 
 
-def expect(persona: str, allowed: int, refused: set[str], *, refusal: int = 403) -> int:
-    """401 for every token failure, `refusal` for the personas in `refused`, else `allowed`."""
-    if persona in {"no token", "expired token", "foreign key"}:
-        return 401
-    return refusal if persona in refused else allowed
-
-
-def case(w: World, route: str, persona: str) -> tuple[str, str, Any, int]:
-    """The request `persona` makes on `route`, and the status it must get."""
-    me = ACTS_AS[persona] or ATTENDEE
-    target = OTHER if persona == "attendee on other" else me
-    not_owners = {"attendee on self", "attendee on other", "organizer not owner"}
-    if route == "POST /events":
-        return (
-            "POST",
-            "/events",
-            event_body(eventId=uid("new")),
-            expect(persona, 201, {"attendee on self", "attendee on other", "admin"}),
-        )
-    if route == "PUT /events/{eventId}":
-        return "PUT", f"/events/{w.full}", {"title": "Renamed"}, expect(persona, 200, not_owners)
-    if route == "DELETE /events/{eventId}":
-        # Both allowed callers delete something: the owner one event, the admin the other.
-        event_id = w.open if persona == "admin" else w.full
-        return "DELETE", f"/events/{event_id}", None, expect(persona, 200, not_owners)
-    if route == "POST /users":
-        # Each persona creates their own profile, except "other" and admin, who name someone else.
-        if persona == "attendee on self":
-            return "POST", "/users", {"userId": "newbie", "name": "New"}, 201
-        if persona in {"attendee on other", "admin"}:
-            return "POST", "/users", {"userId": uid("someone"), "name": "Someone"}, expect(persona, 403, set())
-        return "POST", "/users", {"name": "Someone"}, expect(persona, 201, set())
-    if route in {"GET /users/{userId}", "GET /users/{userId}/registrations", "GET /users/{userId}/waitlist"}:
-        user = target if persona in {"attendee on self", "attendee on other"} else OTHER
-        suffix = route.removeprefix("GET /users/{userId}")
-        return (
-            "GET",
-            f"/users/{user}{suffix}",
-            None,
-            expect(persona, 200, {"attendee on other", "owner", "organizer not owner"}),
-        )
-    if route == "POST /events/{eventId}/registrations":
-        body = (
-            {} if persona == "attendee on self" else {"userId": ATTENDEE if persona != "attendee on other" else OTHER}
-        )
-        return (
-            "POST",
-            f"/events/{w.open}/registrations",
-            body,
-            expect(persona, 201, {"attendee on other", "owner", "organizer not owner", "admin"}),
-        )
-    if route == "DELETE /events/{eventId}/registrations/{userId}":
-        user = {"attendee on self": ATTENDEE, "admin": WAITING}.get(persona, OTHER)
-        return (
-            "DELETE",
-            f"/events/{w.full}/registrations/{user}",
-            None,
-            expect(persona, 200, {"attendee on other", "organizer not owner"}),
-        )
-    if route in {"GET /events/{eventId}/registrations", "GET /events/{eventId}/waitlist"}:
-        suffix = route.removeprefix("GET /events/{eventId}")
-        return "GET", f"/events/{w.full}{suffix}", None, expect(persona, 200, not_owners)
-    if route == "GET /events":
-        return "GET", "/events", None, 200
-    if route == "GET /events/{eventId}":
-        return "GET", f"/events/{w.full}", None, 200
-    if route == "GET /health":
-        return "GET", "/health", None, 200
-    raise AssertionError(route)
-
-
-PROTECTED = [
-    "POST /events",
-    "PUT /events/{eventId}",
-    "DELETE /events/{eventId}",
-    "POST /users",
-    "GET /users/{userId}",
-    "GET /users/{userId}/registrations",
-    "GET /users/{userId}/waitlist",
-    "POST /events/{eventId}/registrations",
-    "DELETE /events/{eventId}/registrations/{userId}",
-    "GET /events/{eventId}/registrations",
-    "GET /events/{eventId}/waitlist",
-]
-PUBLIC = ["GET /health", "GET /events", "GET /events/{eventId}"]
+@pytest.fixture
+def world(session: InProcess, auth_keys: Path) -> World:
+    """ATTENDEE and OTHER confirmed for `full` (capacity 2), WAITING on its waitlist; `open` empty;
+    OWNER owns both (tests/auth_matrix.py's world, ids fresh)."""
+    return World(session.api, auth_keys, matrix.build_world(session))
 
 
 def test_the_matrix_names_every_route_of_serverless_yml() -> None:
     from shared.api.routes import ROUTES
 
     declared = {f"{method} {path}" for path, methods in ROUTES.items() for method in methods}
-    documents = {route for route in declared if route == "GET /openapi.json" or route.startswith("GET /docs")}
-    assert declared - documents == set(PROTECTED) | set(PUBLIC)
+    assert declared == set(matrix.ROUTES)
+    assert set(matrix.ROUTES) == set(matrix.EXPECTED)
+    protected = {f"{method} {resource}" for _, method, _, _, resource, authorized in ApiClient()._routes if authorized}
+    assert protected == set(matrix.PROTECTED), "serverless.yml puts the authorizer on exactly the protected routes"
 
 
-@pytest.mark.parametrize("route", PROTECTED + PUBLIC)
-def test_route_by_caller(world: World, dynamodb: Any, route: str) -> None:
-    """Every persona on one route, refusals first (they must change nothing, so they can share the
-    data the allowed requests then change)."""
-    cases = {persona: case(world, route, persona) for persona in PERSONAS}
-    for persona in sorted(PERSONAS, key=lambda p: cases[p][3] not in {401, 403}):
-        method, path, body, status = cases[persona]
-        headers = world.headers(persona)
-        if route == "POST /users" and persona == "attendee on self":
-            headers = {"Authorization": f"Bearer {world.token('newbie')}"}
-        if method == "POST":
-            # A refused request must not even leave an idempotency record behind.
-            headers["Idempotency-Key"] = uid("key")
-        before = stored_items(dynamodb)
+def test_readme_counts_the_matrix_as_it_runs() -> None:
+    """The reliability table of README.md cites these numbers: they follow the matrix."""
+    from tests.readme import README
 
-        response = world.api.request(method, path, body, headers=headers)
+    row = next(line for line in README.read_text().splitlines() if "callers acting beyond their rights" in line)
+    cells = len(matrix.ROUTES) * len(matrix.PERSONAS)
+    writes = sum(matrix.writes(route, persona) for route in matrix.ROUTES for persona in matrix.PERSONAS)
+    faults = len(matrix.PROTECTED) * len(matrix.GATEWAY_FAULTS)
+    assert f"the {len(matrix.ROUTES)} of `serverless.yml`" in row
+    assert f"`tests/functions/test_auth.py`: {cells} route-caller requests" in row
+    assert f"`tests/integration/test_auth_http.py`: the same {cells} plus {faults} bad-token requests" in row
+    assert f"{len(matrix.GATEWAY_FAULTS)} more bad tokens" in row
+    assert f"each of the {writes} allowed writes" in row
 
-        assert response.status == status, (route, persona, response.status, response.body)
-        if status in {401, 403}:
-            assert_error(response, status)
-            assert stored_items(dynamodb) == before, f"{route} by {persona}: a refusal changed stored data"
-            if status == 401:
-                assert response.headers["www-authenticate"].startswith("Bearer")
+
+@pytest.mark.parametrize("route", matrix.ROUTES)
+def test_route_by_caller(session: InProcess, route: str) -> None:
+    """Every persona on one route: refusals and reads on one world (each must change nothing), then
+    each allowed write on a fresh world of its own."""
+    matrix.check_refusals_and_reads(session, route)
+    matrix.check_allowed_writes(session, route)
 
 
 def test_the_creator_owns_the_event_and_the_owner_cannot_be_set(world: World) -> None:
     created = world.as_user(ORGANIZER, "POST", "/events", event_body(eventId=uid("mine")))
-    assert created.status == 201 and created.body["ownerId"] == ORGANIZER
-    assert world.api.get(f"/events/{created.body['eventId']}").body["ownerId"] == ORGANIZER
-    forged = world.as_user(ORGANIZER, "POST", "/events", event_body(eventId=uid("x"), ownerId=ATTENDEE))
+    assert created.status == 201 and created.body["ownerId"] == world.user(ORGANIZER)
+    assert world.api.get(f"/events/{created.body['eventId']}").body["ownerId"] == world.user(ORGANIZER)
+    forged = world.as_user(ORGANIZER, "POST", "/events", event_body(eventId=uid("x"), ownerId=world.user(ATTENDEE)))
     assert_error(forged, 400, "ownerId")
     assert_error(world.as_user(OWNER, "PUT", f"/events/{world.full}", {"ownerId": ORGANIZER}), 400, "ownerId")
 
@@ -235,14 +144,14 @@ def test_users_act_as_the_token_subject(world: World) -> None:
 
 def test_an_owner_can_remove_a_waitlisted_attendee_and_a_stranger_cannot(world: World, dynamodb: Any) -> None:
     before = stored_items(dynamodb)
-    assert_error(world.as_user(ORGANIZER, "DELETE", f"/events/{world.full}/registrations/{WAITING}"), 403)
+    assert_error(world.as_user(ORGANIZER, "DELETE", f"/events/{world.full}/registrations/{world.user(WAITING)}"), 403)
     assert stored_items(dynamodb) == before
-    assert world.as_user(OWNER, "DELETE", f"/events/{world.full}/registrations/{WAITING}").status == 200
+    assert world.as_user(OWNER, "DELETE", f"/events/{world.full}/registrations/{world.user(WAITING)}").status == 200
 
 
 def test_a_stranger_learns_nothing_about_who_is_registered(world: World) -> None:
     # Registered or not, the answer to a stranger is the same 403.
-    for user in (OTHER, "nobody-registered"):
+    for user in (world.user(OTHER), "nobody-registered"):
         assert_error(world.as_user(ORGANIZER, "DELETE", f"/events/{world.full}/registrations/{user}"), 403)
     # An unknown event is a 404 for everyone: events are public.
     assert_error(world.as_user(ORGANIZER, "PUT", f"/events/{uid('none')}", {"title": "x"}), 404)
@@ -257,9 +166,9 @@ def test_ownership_is_checked_by_the_write_itself(world: World, dynamodb: Any) -
 
     before = stored_items(dynamodb)
     with pytest.raises(ForbiddenError):
-        EventRepository().mark_deleting(world.full, owner=ORGANIZER)
+        EventRepository().mark_deleting(world.full, owner=world.user(ORGANIZER))
     with pytest.raises(ForbiddenError):
-        EventRepository().update(world.full, {"title": "x"}, "2026-01-01T00:00:00+00:00", owner=ORGANIZER)
+        EventRepository().update(world.full, {"title": "x"}, "2026-01-01T00:00:00+00:00", owner=world.user(ORGANIZER))
     assert stored_items(dynamodb) == before
 
 
@@ -270,7 +179,7 @@ def test_idempotency_keys_are_scoped_to_the_caller(world: World) -> None:
     again = world.as_user(OWNER, "POST", "/events", body, **{"Idempotency-Key": "shared-key"})
     assert first.status == second.status == again.status == 201
     assert first.body["eventId"] != second.body["eventId"]
-    assert (first.body["ownerId"], second.body["ownerId"]) == (OWNER, ORGANIZER)
+    assert (first.body["ownerId"], second.body["ownerId"]) == (world.user(OWNER), world.user(ORGANIZER))
     assert again.body == first.body and again.headers.get("idempotent-replayed") == "true"
 
 
@@ -293,7 +202,7 @@ def test_logs_carry_the_caller_id_and_never_the_token(world: World, info_logs: i
     assert response.status == 200
     lines = [json.loads(line) for line in info_logs.getvalue().splitlines() if line.startswith("{")]
     actions = [line for line in lines if line.get("message") == "event updated"]
-    assert actions and all(line.get("callerId") == OWNER for line in actions)
+    assert actions and all(line.get("callerId") == world.user(OWNER) for line in actions)
     text = json.dumps(lines)
     assert token not in text and token.split(".")[1] not in text
 
