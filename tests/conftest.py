@@ -30,6 +30,7 @@ import pytest
 from moto import mock_aws
 
 from local import config
+from tests.helpers import reset_process_caches
 
 for key, value in config.environment().items():
     os.environ.setdefault(key, value)
@@ -39,29 +40,6 @@ os.environ.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
 os.environ["DYNAMODB_ENDPOINT"] = ""
 # The open API whatever the shell says; tests/functions/test_auth.py turns authentication on itself.
 os.environ["AUTH"] = "off"
-
-
-def reset_process_caches() -> None:
-    """What a fresh Lambda process would not have: cached clients, settings and managers."""
-    from shared import idempotency
-    from shared.config import get_settings
-    from shared.managers import events, registrations, users, waitlist
-    from shared.repositories.clients import session
-    from shared.repositories.dynamo import get_client
-    from shared.repositories.notifications import get_events_client
-
-    for cached in (
-        get_settings,
-        get_client,
-        events.default,
-        registrations.default,
-        users.default,
-        waitlist.default,
-        idempotency.persistence_layer,
-        get_events_client,
-        session,
-    ):
-        cached.cache_clear()
 
 
 @pytest.fixture

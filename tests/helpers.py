@@ -1,8 +1,11 @@
-"""Small helpers the test modules share: ids, request bodies, error assertions, table dumps."""
+"""Small helpers the test modules share: ids, request bodies, error assertions, table dumps, and
+the reset of what a fresh Lambda process would not have cached."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import uuid
 from typing import Any
 
@@ -61,3 +64,23 @@ def stored_items(client: Any, tables: list[str] | None = None) -> dict[str, list
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         found[table] = sorted(items)
     return found
+
+
+def process_caches() -> list[Any]:
+    """Every `functools.cache`d function of shared/ (settings, clients, the managers' `default()`),
+    found by walking the package, so a cache added tomorrow is cleared too."""
+    import shared
+
+    found: dict[int, Any] = {}
+    for module_info in pkgutil.walk_packages(shared.__path__, "shared."):
+        module = importlib.import_module(module_info.name)
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "").startswith("shared"):
+                found[id(value)] = value
+    return sorted(found.values(), key=lambda cached: f"{cached.__module__}.{cached.__qualname__}")
+
+
+def reset_process_caches() -> None:
+    """What a fresh Lambda process would not have: cached clients, settings and managers."""
+    for cached in process_caches():
+        cached.cache_clear()

@@ -17,7 +17,7 @@ import pytest
 from local import config
 from local.config import ROOT
 from tests.builders import LambdaContext, matches_filter
-from tests.conftest import reset_process_caches
+from tests.helpers import reset_process_caches
 
 
 def _free_port() -> int:
