@@ -32,6 +32,10 @@ from moto import mock_aws
 from local import config
 from tests.helpers import reset_process_caches
 
+# The embedded DynamoDB server and its fixtures, for tests/concurrency and the functions tests that
+# need a real server process (a race over HTTP, the reconcile CLI).
+pytest_plugins = ["tests.dynamodb_server"]
+
 for key, value in config.environment().items():
     os.environ.setdefault(key, value)
 # As `make run` does: a random page-token key per run (the local stacks the tests start inherit it,
