@@ -24,7 +24,7 @@ import pytest
 from local import auth as local_auth
 from local.config import ROOT
 from tests.helpers import stored_items, uid
-from tests.integration.conftest import LocalStack, free_ports, start_stack
+from tests.integration.stack import LocalStack, free_ports, start_stack
 
 pytestmark = pytest.mark.integration
 

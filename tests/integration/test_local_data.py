@@ -17,7 +17,7 @@ import pytest
 from local import config
 from local.data import SNAPSHOT_NAME
 from tests.helpers import uid
-from tests.integration.conftest import ROOT, LocalStack, free_ports, start_stack
+from tests.integration.stack import ROOT, LocalStack, free_ports, start_stack
 
 pytestmark = pytest.mark.integration
 
