@@ -6,16 +6,11 @@ from __future__ import annotations
 import os
 import secrets
 
+from local.config import FAKE_AWS
+
 os.environ.update(
     {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        # botocore 1.44 would otherwise target an account-specific host moto does not answer.
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        **FAKE_AWS,
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "false",

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from functions.promotion import handler as promotion
-from local.config import ROOT
+from local.config import FAKE_AWS, ROOT
 from shared.config import get_settings
 from tests.builders import ApiClient, LambdaContext, stream_records
 from tests.helpers import make_event, register
@@ -107,9 +107,7 @@ def test_xray_is_imported_only_when_tracing_is_on(enabled: str, expected: bool) 
     env = {
         "PATH": "/usr/bin:/bin",
         "TRACING_ENABLED": enabled,
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
+        **FAKE_AWS,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }

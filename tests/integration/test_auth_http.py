@@ -22,7 +22,7 @@ import boto3
 import pytest
 
 from local import auth as local_auth
-from local.config import ROOT
+from local.config import FAKE_AWS, ROOT
 from tests.helpers import stored_items, uid
 from tests.integration.stack import LocalStack, free_ports, start_stack
 
@@ -61,8 +61,8 @@ def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
         "dynamodb",
         endpoint_url=f"http://127.0.0.1:{dynamodb_port}",
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=FAKE_AWS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
     )
     try:
         yield AuthStack(stack, keys, client)
