@@ -56,7 +56,8 @@ def full_event_with_waiters(api: ApiClient, capacity: int, waiting: int) -> tupl
 def assert_utc_timestamp(text: str) -> datetime:
     """An ISO 8601 timestamp with an explicit UTC offset; returns it parsed."""
     moment = datetime.fromisoformat(text)
-    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0, text
+    offset = moment.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0, text
     return moment
 
 
