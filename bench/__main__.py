@@ -51,9 +51,10 @@ def phase(name: str, args: list[str], out: Path) -> tuple[dict[str, Any], str]:
 
 
 def profiles() -> dict[str, dict[str, float]]:
-    from bench.coldstart import base_environment, profile
+    from bench.cold import profile
+    from bench.common import function_environment
 
-    env = base_environment()
+    env = function_environment()
     return {module: profile(module, env).by_group() for module in PROFILED}
 
 

@@ -3,6 +3,8 @@ a fresh process that imports the handler module AND serves its first request, ti
 (wall time of the whole process), against a shared moto server (local.dynamodb, seeded once); a
 fresh process that imports it and creates its DynamoDB client (what the floor does); and the peak
 RSS of the first-request process. bench/package.py runs the same loop on the deployment package.
+`profile` breaks one module's import down (`python -X importtime`) by package group, for the
+table `make bench` adds; `garbage_collection` times the cyclic collector during an import.
 
     .venv/bin/python -m bench.cold --runs 11 --json out.json
 """
@@ -14,10 +16,12 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +100,114 @@ class Environment:
         if result.returncode != 0 or not lines:
             raise RuntimeError(f"{module} ({mode}) failed ({result.returncode}):\n{result.stderr[-3000:]}")
         return {"ms": wall_ms, **json.loads(lines[-1][6:])}
+
+
+# Top-level modules grouped the way a cold-start budget is discussed.
+GROUPS = {
+    "Powertools": {"aws_lambda_powertools"},
+    "pydantic": {"pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection"},
+    "boto3/botocore": {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"},
+    "project": {"shared", "functions"},
+}
+WATCHED = ("aws_xray_sdk", "boto3", "botocore")
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Import:
+    self_us: int
+    cumulative_us: int
+    depth: int
+    name: str
+
+
+@dataclass
+class Profile:
+    imports: list[Import]
+    chains: dict[str, list[str]] = field(default_factory=dict)
+
+    def top(self, count: int = 5) -> list[Import]:
+        return sorted(self.imports, key=lambda item: item.self_us, reverse=True)[:count]
+
+    def by_group(self) -> dict[str, float]:
+        totals: dict[str, float] = defaultdict(float)
+        for item in self.imports:
+            root = item.name.split(".")[0]
+            group = next((name for name, members in GROUPS.items() if root in members), "stdlib & other")
+            totals[group] += item.self_us / 1000
+        return totals
+
+
+def _python(code: str, env: Mapping[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, *flags, "-c", code],
+        cwd=ROOT,
+        env=dict(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"`python -c {code!r}` failed:\n{result.stderr}")
+    return result
+
+
+def profile(module: str, env: Mapping[str, str]) -> Profile:
+    """`python -X importtime -c "import module"`, parsed; plus the chain that first imports each
+    watched package (root → … → package), read from importtime's post-order, indented output."""
+    stderr = _python(f"import {module}", env, "-X", "importtime").stderr
+    imports = [
+        Import(int(match[1]), int(match[2]), len(match[3]) // 2, match[4])
+        for match in map(_IMPORTTIME.match, stderr.splitlines())
+        if match
+    ]
+    chains = {}
+    for watched in WATCHED:
+        index = next((i for i, item in enumerate(imports) if item.name == watched), None)
+        if index is None:
+            continue
+        chain = [imports[index].name]
+        depth = imports[index].depth
+        for item in imports[index + 1 :]:
+            if item.depth < depth:
+                chain.append(item.name)
+                depth = item.depth
+        chains[watched] = chain[::-1]
+    return Profile(imports, chains)
+
+
+_GC_PROBE = """
+import gc, json, sys, time
+spent, started, collections = [0.0], [0.0], [0, 0, 0]
+def watch(phase, info):
+    if phase == "start":
+        started[0] = time.perf_counter()
+    else:
+        spent[0] += time.perf_counter() - started[0]
+        collections[info["generation"]] += 1
+gc.callbacks.append(watch)
+begin = time.perf_counter()
+__import__(sys.argv[1])
+total = time.perf_counter() - begin
+sys.stderr.write(json.dumps({"gc_ms": spent[0] * 1000, "import_ms": total * 1000, "collections": collections}))
+"""
+
+
+def garbage_collection(module: str, env: Mapping[str, str], runs: int = 3) -> dict[str, Any]:
+    """Time the cyclic garbage collector spends during the import (gc.callbacks), median of runs:
+    pydantic, Powertools and botocore create enough objects at import to set off many collections
+    (functions/__init__.py pauses it for that reason). {"gc_ms", "import_ms", "collections"}."""
+    samples = []
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-c", _GC_PROBE, module], cwd=ROOT, env=dict(env), capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"gc probe of {module} failed:\n{result.stderr}")
+        samples.append(json.loads(result.stderr.strip().splitlines()[-1]))
+    samples.sort(key=lambda sample: sample["gc_ms"])
+    return samples[len(samples) // 2]
 
 
 @contextlib.contextmanager

@@ -15,16 +15,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from local import config  # noqa: E402
+from local.config import FAKE_AWS  # noqa: E402 - the benchmarks import it from here
 
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    # botocore 1.44 would otherwise target an account-specific host that moto does not answer.
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-}
 MONOLITH = "bench.baselines.monolith"
 FLOOR = "bench.baselines.floor"
 

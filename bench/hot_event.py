@@ -99,7 +99,7 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
     from shared.managers import events, registrations
     from shared.repositories import dynamo
     from shared.repositories.dynamo import get_client
-    from tests.conftest import reset_process_caches
+    from tests.helpers import reset_process_caches
 
     reset_process_caches()
     client = boto3.client("dynamodb", region_name="us-east-1")

@@ -67,7 +67,7 @@ def all_pages(session: requests.Session, url: str) -> list[dict[str, Any]]:
 def run(registrations: int, clients: int, capacity: int, unregistrations: int) -> dict[str, Any]:
     import os
 
-    from tests.integration.conftest import start_stack
+    from tests.integration.stack import start_stack
 
     os.environ.update(FAKE_AWS)
 

@@ -14,6 +14,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVERLESS_YML = ROOT / "serverless.yml"
+# The one set of fake AWS credentials and region: the local stack, the tests (moto) and the
+# benchmarks all use it. Never real credentials: every endpoint they reach is local or mocked.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    # botocore 1.44 would otherwise target an account-specific host that moto does not answer.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
 _VARIABLE = re.compile(r"\$\{([^${}]+)\}")
 _PARAMETER = re.compile(r"^\$\{param:(\w+)(?:,[^{}]*)?\}$")
 

@@ -34,14 +34,6 @@ UNDOCUMENTED_PATHS = frozenset(
     {"/", "/{proxy+}", "/openapi.json", "/docs", "/docs/swagger-ui.js", "/docs/swagger-ui.css"}
 )
 
-_OFFLINE_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
-
 
 def api_version() -> str:
     import tomllib
@@ -224,10 +216,12 @@ def _drop_null(parameter: dict[str, Any]) -> None:
 
 
 def merged_document() -> str:
-    for key, value in _OFFLINE_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    from local.config import FAKE_AWS
+
+    for key, value in {**FAKE_AWS, "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
+        os.environ.setdefault(key, value)
 
     from aws_lambda_powertools.event_handler.openapi import OpenAPIMerge
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI

@@ -24,7 +24,7 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 def configure_environment(env: MutableMapping[str, str]) -> str:
     """The functions' environment (table names for the stage); fake credentials for a local
     endpoint, so that real ones are never sent to it. Returns the endpoint."""
-    from local.run import FAKE_AWS
+    from local.config import FAKE_AWS
 
     endpoint = env.get("DYNAMODB_ENDPOINT") or f"http://127.0.0.1:{env.get('DYNAMODB_PORT') or 8000}"
     for key, value in config.environment(env.get("STAGE") or "dev").items():

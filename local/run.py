@@ -52,15 +52,7 @@ STARTUP_TIMEOUT = float(os.environ.get("STARTUP_TIMEOUT", "60"))
 STOP_TIMEOUT = 10.0
 
 # Never real credentials: every endpoint here is local.
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_SESSION_TOKEN": "test",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    # botocore 1.44 would otherwise target an account-specific host that moto does not answer.
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-}
+FAKE_AWS = config.FAKE_AWS
 
 
 class StartupError(RuntimeError):

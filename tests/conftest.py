@@ -6,16 +6,11 @@ from __future__ import annotations
 import os
 import secrets
 
+from local.config import FAKE_AWS
+
 os.environ.update(
     {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        # botocore 1.44 would otherwise target an account-specific host moto does not answer.
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        **FAKE_AWS,
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "false",
@@ -30,6 +25,11 @@ import pytest
 from moto import mock_aws
 
 from local import config
+from tests.helpers import reset_process_caches
+
+# The embedded DynamoDB server and its fixtures, for tests/concurrency and the functions tests that
+# need a real server process (a race over HTTP, the reconcile CLI).
+pytest_plugins = ["tests.dynamodb_server"]
 
 for key, value in config.environment().items():
     os.environ.setdefault(key, value)
@@ -39,29 +39,6 @@ os.environ.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
 os.environ["DYNAMODB_ENDPOINT"] = ""
 # The open API whatever the shell says; tests/functions/test_auth.py turns authentication on itself.
 os.environ["AUTH"] = "off"
-
-
-def reset_process_caches() -> None:
-    """What a fresh Lambda process would not have: cached clients, settings and managers."""
-    from shared import idempotency
-    from shared.config import get_settings
-    from shared.managers import events, registrations, users, waitlist
-    from shared.repositories.clients import session
-    from shared.repositories.dynamo import get_client
-    from shared.repositories.notifications import get_events_client
-
-    for cached in (
-        get_settings,
-        get_client,
-        events.default,
-        registrations.default,
-        users.default,
-        waitlist.default,
-        idempotency.persistence_layer,
-        get_events_client,
-        session,
-    ):
-        cached.cache_clear()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from shared.errors import ConflictError, DomainError
 from shared.managers import events, registrations, users, waitlist
 from shared.models.domain import Registration, WaitlistEntry
 from shared.models.requests import EventCreate, UserCreate
-from tests.concurrency.conftest import StreamPoller
+from tests.dynamodb_server import StreamPoller
 from tests.invariants import check_invariants
 
 pytestmark = pytest.mark.concurrency

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from shared.observability import logger
@@ -14,6 +15,24 @@ from tests.builders import ApiClient
 @pytest.fixture
 def api(dynamodb: Any) -> ApiClient:
     return ApiClient()
+
+
+@pytest.fixture
+def calls(api: ApiClient) -> list[str]:
+    """The DynamoDB operations the code under test sends, in order."""
+    from shared.repositories.dynamo import get_client
+
+    recorded: list[str] = []
+    get_client().meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: recorded.append(model.name), unique_id="count-calls"
+    )
+    return recorded
+
+
+@pytest.fixture
+def streams(api: ApiClient) -> Any:
+    """The moto DynamoDB Streams client beside the tables `api` writes to."""
+    return boto3.client("dynamodbstreams", region_name="us-east-1")
 
 
 @pytest.fixture

@@ -6,24 +6,17 @@ from __future__ import annotations
 import importlib
 import json
 import uuid
-from datetime import datetime
 from typing import Any
 
 import pytest
 
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient, ApiResponse, LambdaContext, api_event
-from tests.helpers import assert_error, event_body, make_event, make_users, register, uid
+from tests.helpers import assert_error, assert_utc_timestamp, event_body, make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 READ_ONLY = ["createdAt", "updatedAt", "registeredCount", "waitlistCount"]
 STATUSES = ["draft", "scheduled", "active", "cancelled", "completed"]
-
-
-def assert_utc_timestamp(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0, text
-    return moment
 
 
 def raw_path_request(api: ApiClient, method: str, path: str, body: Any = None) -> ApiResponse:

@@ -22,8 +22,7 @@ from shared.config import get_settings
 from shared.idempotency import HEADER
 from shared.repositories.dynamo import MAX_ATTEMPTS, get_client
 from tests.builders import ApiClient, ApiResponse
-from tests.functions.test_promotion import delivered, invoke, streams  # noqa: F401 - fixture
-from tests.functions.test_registrations import make_event, make_users, register, uid
+from tests.helpers import delivered, invoke_promotion, make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 TRANSACTIONS = 5  # TRANSACTION_ATTEMPTS for these tests: our loop's bound, kept small to keep them fast
@@ -175,7 +174,7 @@ def idempotency_table() -> str:
 @pytest.mark.parametrize("fault", TRANSACTION_FAULTS)
 class TestTransactions:
     def test_register_confirmed(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         faults.add("TransactWriteItems", fault, times=times_for(outcome))
 
@@ -191,7 +190,7 @@ class TestTransactions:
             check_invariants(get_client(), event_id)
 
     def test_register_waitlisted(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         # Only the join transaction writes to the Waitlist table
@@ -209,7 +208,7 @@ class TestTransactions:
             check_invariants(get_client(), event_id)
 
     def test_unregister_confirmed(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         register(api, event_id, user)
         faults.add("TransactWriteItems", fault, times=times_for(outcome))
@@ -225,7 +224,7 @@ class TestTransactions:
             assert check_invariants(get_client(), event_id)["confirmed"] == []
 
     def test_unregister_waitlisted(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter, behind = make_users(api, 3)
         for user in (holder, waiter, behind):
             register(api, event_id, user)
@@ -243,7 +242,7 @@ class TestTransactions:
             assert [w["userId"] for w in check_invariants(get_client(), event_id)["waitlist"]] == [behind]
 
     def test_promote_by_raising_capacity(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, *waiters = make_users(api, 3)
         for user in (holder, *waiters):
             register(api, event_id, user)
@@ -265,11 +264,11 @@ class TestTransactions:
         self,
         api: ApiClient,
         faults: Faults,
-        streams: Any,  # noqa: F811
+        streams: Any,
         fault: str,
         outcome: str,
     ) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         register(api, event_id, waiter)
@@ -277,7 +276,7 @@ class TestTransactions:
         records = delivered(streams)
         faults.add("TransactWriteItems", fault, times=times_for(outcome))
 
-        result = invoke(records)
+        result = invoke_promotion(records)
 
         failed = [item["itemIdentifier"] for item in result["batchItemFailures"]]
         assert failed == ([] if outcome == ABSORBED else [records[0]["dynamodb"]["SequenceNumber"]])
@@ -285,7 +284,7 @@ class TestTransactions:
         assert [r["userId"] for r in state["confirmed"]] == ([waiter] if outcome == ABSORBED else [])
         faults.clear()
         # Lambda delivers the failed batch again: it finishes the promotion (and changes nothing if done)
-        assert invoke(records) == {"batchItemFailures": []}
+        assert invoke_promotion(records) == {"batchItemFailures": []}
         state = check_invariants(get_client(), event_id, quiet=True)
         assert [r["userId"] for r in state["confirmed"]] == [waiter]
 
@@ -330,7 +329,7 @@ class TestItemWrites:
             check_invariants(get_client(), event_id)
 
     def test_update_event(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         register(api, event_id, make_users(api, 1)[0])
         faults.add("UpdateItem", fault, table=get_settings().events_table, times=times_for(outcome))
 
@@ -346,7 +345,7 @@ class TestItemWrites:
 @pytest.mark.parametrize("step", ["UpdateItem", "Query", "TransactWriteItems", "DeleteItem"])
 def test_delete_event_fault_at_each_step(api: ApiClient, faults: Faults, step: str, fault: str, outcome: str) -> None:
     # Given an event with people confirmed and waiting
-    event_id = make_event(api, capacity=2, waitlistEnabled=True)
+    event_id = make_event(api, capacity=2, waitlistEnabled=True)["eventId"]
     people = make_users(api, 3)
     for user in people:
         register(api, event_id, user)
@@ -377,7 +376,7 @@ class TestMidOperation:
 
     @pytest.mark.parametrize("fault", [INTERNAL, THROTTLED])
     def test_second_promotion_fails_after_the_first_succeeded(self, api: ApiClient, faults: Faults, fault: str) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, first, second = make_users(api, 3)
         for user in (holder, first, second):
             register(api, event_id, user)
@@ -394,7 +393,7 @@ class TestMidOperation:
         check_invariants(get_client(), event_id, quiet=True)
 
     def test_position_read_fails_after_joining_the_waitlist(self, api: ApiClient, faults: Faults) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         faults.add("Query", INTERNAL)
@@ -412,7 +411,7 @@ class TestMidOperation:
         assert api.get(f"/events/{event_id}/waitlist").body[0]["position"] == 1
 
     def test_a_500_absorbed_inside_a_waitlist_join_is_invisible(self, api: ApiClient, faults: Faults) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         faults.add("TransactWriteItems", INTERNAL, skip=1, times=MAX_ATTEMPTS - 1)  # the join, nearly exhausted
@@ -431,7 +430,7 @@ class TestIdempotencyTableFaults:
 
     @pytest.mark.parametrize("fault", [THROTTLED, INTERNAL, CONFLICT])
     def test_record_cannot_be_written_so_nothing_runs(self, api: ApiClient, faults: Faults, fault: str) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         faults.add("PutItem", fault, table=idempotency_table())
 
@@ -443,7 +442,7 @@ class TestIdempotencyTableFaults:
         assert self._register(api, event_id, user, "k1").status == 201
 
     def test_success_stands_when_the_record_cannot_be_completed(self, api: ApiClient, faults: Faults) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         faults.add("UpdateItem", INTERNAL, table=idempotency_table())
 
@@ -457,7 +456,7 @@ class TestIdempotencyTableFaults:
         assert again.status == 409 and "in progress" in again.body["detail"]
 
     def test_an_error_stands_when_the_record_cannot_be_released(self, api: ApiClient, faults: Faults) -> None:
-        event_id = make_event(api, capacity=1)
+        event_id = make_event(api, capacity=1)["eventId"]
         holder, late = make_users(api, 2)
         register(api, event_id, holder)
         faults.add("DeleteItem", INTERNAL, table=idempotency_table())

@@ -22,8 +22,7 @@ from moto import mock_aws
 
 from local import config
 from tests.builders import ApiClient, LambdaContext, api_event
-from tests.conftest import reset_process_caches
-from tests.helpers import stored_items
+from tests.helpers import reset_process_caches, stored_items
 
 MAX_BODY = 64 * 1024
 EVENT = "evt-hostile"  # full (capacity 1): HOLDER confirmed, WAITER on the waitlist

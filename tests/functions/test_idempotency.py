@@ -20,8 +20,7 @@ from shared.managers import events, registrations, users
 from shared.models.requests import EventCreate, UserCreate
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient, LambdaContext
-from tests.concurrency.conftest import live_dynamodb, server  # noqa: F401 - fixtures for the race below
-from tests.functions.test_registrations import calls, make_event, make_users, register, uid  # noqa: F401
+from tests.helpers import make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 TABLE = os.environ["IDEMPOTENCY_TABLE"]
@@ -42,7 +41,7 @@ def count(client: Any, table: str) -> int:
 class TestReplay:
     def test_replay_after_unregistering_returns_the_first_response(self, api: ApiClient) -> None:
         # Given a registration made with a key
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         first = api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("reg-1"))
         assert first.status == 201 and first.body["status"] == "confirmed"
@@ -58,7 +57,7 @@ class TestReplay:
         assert state["event"]["registeredCount"] == 0
 
     def test_replay_of_a_waitlisted_answer_keeps_its_position(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         first = api.post(f"/events/{event_id}/registrations", {"userId": waiter}, **keyed("wait-1"))
@@ -72,7 +71,7 @@ class TestReplay:
         check_invariants(get_client(), event_id, quiet=True)
 
     def test_body_spacing_and_key_order_do_not_matter(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         first = api.post(f"/events/{event_id}/registrations", raw_body=f'{{"userId":"{user}"}}', **keyed("k"))
         again = api.post(f"/events/{event_id}/registrations", raw_body=f'{{ "userId" : "{user}" }}', **keyed("k"))
@@ -106,7 +105,7 @@ class TestReplay:
         assert (again.status, again.body) == (201, first.body)
 
     def test_a_record_lives_one_hour_and_is_run_again_after(self, api: ApiClient, dynamodb: Any) -> None:
-        event_id = make_event(api, capacity=3)
+        event_id = make_event(api, capacity=3)["eventId"]
         [user] = make_users(api, 1)
         api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("hour"))
         [record] = records(dynamodb)
@@ -126,7 +125,7 @@ class TestReplay:
 
 class TestConflicts:
     def test_same_key_with_another_body_is_409_naming_the_reason(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=3)
+        event_id = make_event(api, capacity=3)["eventId"]
         first_user, other_user = make_users(api, 2)
         api.post(f"/events/{event_id}/registrations", {"userId": first_user}, **keyed("reused"))
 
@@ -145,7 +144,7 @@ class TestConflicts:
         assert count(dynamodb, os.environ["USERS_TABLE"]) == before
 
     def test_a_duplicate_while_the_first_runs_is_409_in_progress(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=3)
+        event_id = make_event(api, capacity=3)["eventId"]
         [user] = make_users(api, 1)
         request = IdempotentRequest("POST", f"/events/{event_id}/registrations", "slow", {"userId": user})
         duplicates: list[Any] = []
@@ -168,7 +167,7 @@ class TestConflicts:
 class TestDefiniteErrorsAreReplayed:
     def test_event_full_stays_409_after_a_seat_frees(self, api: ApiClient, dynamodb: Any) -> None:
         # Given a first answer "409 Event is full" to a keyed registration
-        event_id = make_event(api, capacity=1)
+        event_id = make_event(api, capacity=1)["eventId"]
         holder, late = make_users(api, 2)
         register(api, event_id, holder)
         full = api.post(f"/events/{event_id}/registrations", {"userId": late}, **keyed("late"))
@@ -186,7 +185,7 @@ class TestDefiniteErrorsAreReplayed:
         assert api.get(f"/events/{event_id}").body["registeredCount"] == 1
 
     def test_unknown_user_stays_404_after_the_user_exists(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         user_id = uid("later")
         first = api.post(f"/events/{event_id}/registrations", {"userId": user_id}, **keyed("u"))
         assert first.status == 404
@@ -203,7 +202,7 @@ class TestDefiniteErrorsAreReplayed:
         assert api.post("/users", {"userId": user_id, "name": "Second"}, **keyed("taken")).body == first.body
 
     def test_same_key_with_another_body_after_a_4xx_is_409_mismatch(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         assert api.post(f"/events/{event_id}/registrations", {"userId": uid("nobody")}, **keyed("k4")).status == 404
         [user] = make_users(api, 1)
         response = api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("k4"))
@@ -211,7 +210,7 @@ class TestDefiniteErrorsAreReplayed:
         assert api.get(f"/events/{event_id}/registrations").body == []
 
     def test_a_503_is_not_stored_and_its_retry_runs_again(self, api: ApiClient, dynamodb: Any) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         request = IdempotentRequest("POST", f"/events/{event_id}/registrations", "busy", {"userId": user})
 
@@ -236,14 +235,14 @@ class TestDefiniteErrorsAreReplayed:
 
     def test_a_bad_body_with_a_key_is_400_and_stores_nothing(self, api: ApiClient, dynamodb: Any) -> None:
         # Refused before the route ran: the key is not used, a corrected body with it runs.
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         response = api.post(f"/events/{event_id}/registrations", {"userId": 5}, **keyed("bad-body"))
         assert response.status == 400 and records(dynamodb) == []
 
 
 class TestKeyScope:
     def test_one_key_on_two_events_registers_twice(self, api: ApiClient) -> None:
-        first_event, second_event = make_event(api, capacity=2), make_event(api, capacity=2)
+        first_event, second_event = make_event(api, capacity=2)["eventId"], make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
 
         first = api.post(f"/events/{first_event}/registrations", {"userId": user}, **keyed("same"))
@@ -288,7 +287,7 @@ class TestHeader:
         ],
     )
     def test_bad_key_is_400_naming_the_header(self, api: ApiClient, dynamodb: Any, key: str) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
 
         response = api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed(key))
@@ -316,18 +315,11 @@ class TestHeader:
 
 
 class TestWithoutKey:
-    def test_register_without_key_is_still_one_transaction(self, api: ApiClient, calls: list[str]) -> None:  # noqa: F811
-        event_id = make_event(api, capacity=2)
-        [user] = make_users(api, 1)
-        calls.clear()
+    # Without a key a registration stays one transaction: test_registrations.py's
+    # test_free_seat_confirms_in_one_round_trip counts it.
 
-        response = register(api, event_id, user)
-
-        assert response.status == 201
-        assert calls == ["TransactWriteItems"]
-
-    def test_with_key_the_record_costs_a_put_and_an_update(self, api: ApiClient, calls: list[str]) -> None:  # noqa: F811
-        event_id = make_event(api, capacity=2)
+    def test_with_key_the_record_costs_a_put_and_an_update(self, api: ApiClient, calls: list[str]) -> None:
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         calls.clear()
 
@@ -338,7 +330,7 @@ class TestWithoutKey:
         assert calls == ["PutItem"]  # the failed conditional put hands back the stored response
 
     def test_no_key_never_touches_the_idempotency_table(self, api: ApiClient, dynamodb: Any) -> None:
-        event_id = make_event(api, capacity=1)
+        event_id = make_event(api, capacity=1)["eventId"]
         first, second = make_users(api, 2)
         register(api, event_id, first)
         register(api, event_id, second)
@@ -347,7 +339,7 @@ class TestWithoutKey:
 
 
 @pytest.mark.concurrency
-def test_concurrent_duplicates_never_both_run(live_dynamodb: Any) -> None:  # noqa: F811
+def test_concurrent_duplicates_never_both_run(live_dynamodb: Any) -> None:
     """Threads on the embedded DynamoDB server (atomic conditional writes, as in DynamoDB), calling
     the idempotency layer directly: Powertools resolvers are not thread-safe."""
     # Given an event, a user, and 12 copies of one keyed request sent at the same moment

@@ -14,10 +14,10 @@ import boto3
 import pytest
 
 from functions.promotion import handler as promotion
-from local.config import ROOT
+from local.config import FAKE_AWS, ROOT
 from shared.config import get_settings
 from tests.builders import ApiClient, LambdaContext, stream_records
-from tests.functions.test_registrations import make_event, register
+from tests.helpers import make_event, register
 
 SECRET_NAME = "Zebulon Quillfeather-Secretname"
 
@@ -34,8 +34,8 @@ def test_business_actions_are_logged_and_counted_without_names(
     api: ApiClient, capsys: pytest.CaptureFixture[str], info_logs: io.StringIO
 ) -> None:
     # Given a full event with a waitlist and three users, one with a name we must never log
-    event_id = make_event(api, capacity=1, waitlistEnabled=True)
-    closed = make_event(api, capacity=1)
+    event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+    closed = make_event(api, capacity=1)["eventId"]
     users = []
     for n in range(3):
         user_id = f"obs-{n}-{event_id}"
@@ -107,9 +107,7 @@ def test_xray_is_imported_only_when_tracing_is_on(enabled: str, expected: bool) 
     env = {
         "PATH": "/usr/bin:/bin",
         "TRACING_ENABLED": enabled,
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
+        **FAKE_AWS,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }

@@ -9,42 +9,13 @@ import boto3
 import pytest
 
 from functions.promotion import handler as promotion
-from local import config
 from shared.config import get_settings
 from shared.managers import waitlist
 from shared.repositories.dynamo import get_client
 from shared.repositories.registrations import RegistrationRepository
-from tests.builders import ApiClient, LambdaContext, matches_filter, stream_records
-from tests.functions.test_registrations import make_event, make_users, register
+from tests.builders import ApiClient, stream_records
+from tests.helpers import delivered, full_event_with_waiters, invoke_promotion, make_event, make_users, register
 from tests.invariants import check_invariants, snapshot
-
-
-@pytest.fixture
-def streams(api: ApiClient) -> Any:
-    return boto3.client("dynamodbstreams", region_name="us-east-1")
-
-
-def filter_patterns() -> list[dict[str, Any]]:
-    [stream] = [e["stream"] for e in config.load()["functions"]["promotion"]["events"] if "stream" in e]
-    return stream["filterPatterns"]
-
-
-def delivered(streams: Any, after: int = 0) -> list[dict[str, Any]]:
-    """The stream's records from index `after` on that pass serverless.yml's filter, as Lambda would deliver them."""
-    records = stream_records(get_client(), streams, get_settings().registrations_table)[after:]
-    return [r for r in records if any(matches_filter(r, p) for p in filter_patterns())]
-
-
-def invoke(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return promotion.lambda_handler({"Records": records}, LambdaContext())
-
-
-def full_event_with_waiters(api: ApiClient, capacity: int, waiting: int) -> tuple[str, list[str], list[str]]:
-    event_id = make_event(api, capacity=capacity, waitlistEnabled=True)
-    users = make_users(api, capacity + waiting)
-    for user in users:
-        register(api, event_id, user)
-    return event_id, users[:capacity], users[capacity:]
 
 
 def confirmed(api: ApiClient, event_id: str) -> list[str]:
@@ -66,7 +37,7 @@ def test_head_of_waitlist_is_promoted_from_the_stream(api: ApiClient, streams: A
     event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=2)
     # When a confirmed attendee leaves and the stream delivers the removal
     api.delete(f"/events/{event_id}/registrations/{holders[0]}")
-    result = invoke(delivered(streams))
+    result = invoke_promotion(delivered(streams))
     # Then the head of the waitlist holds the seat and the next one moves up
     assert result == {"batchItemFailures": []}
     assert confirmed(api, event_id) == [holders[1], waiters[0]]
@@ -92,11 +63,11 @@ def test_replaying_the_same_batch_changes_nothing(api: ApiClient, streams: Any) 
     event_id, holders, _ = full_event_with_waiters(api, capacity=1, waiting=2)
     api.delete(f"/events/{event_id}/registrations/{holders[0]}")
     batch = delivered(streams)
-    invoke(batch)
+    invoke_promotion(batch)
     after_first = snapshot(get_client(), event_id)
 
-    assert invoke(batch) == {"batchItemFailures": []}
-    assert invoke(batch) == {"batchItemFailures": []}
+    assert invoke_promotion(batch) == {"batchItemFailures": []}
+    assert invoke_promotion(batch) == {"batchItemFailures": []}
 
     assert snapshot(get_client(), event_id) == after_first
     check_invariants(get_client(), event_id, quiet=True)
@@ -116,7 +87,7 @@ def test_a_failing_record_is_reported_alone(api: ApiClient, streams: Any, monkey
         return real(event_id)
 
     monkeypatch.setattr(waitlist.default(), "promote_all", flaky)
-    result = invoke(batch)
+    result = invoke_promotion(batch)
 
     bad_sequence = next(
         r["dynamodb"]["SequenceNumber"] for r in batch if r["dynamodb"]["Keys"]["eventId"]["S"] == bad_event
@@ -125,7 +96,9 @@ def test_a_failing_record_is_reported_alone(api: ApiClient, streams: Any, monkey
     assert confirmed(api, good_event) == [good_waiters[0]]
     monkeypatch.undo()
     # The retry (Lambda redelivers from the failed record) finishes the job.
-    assert invoke([r for r in batch if r["dynamodb"]["SequenceNumber"] >= bad_sequence]) == {"batchItemFailures": []}
+    assert invoke_promotion([r for r in batch if r["dynamodb"]["SequenceNumber"] >= bad_sequence]) == {
+        "batchItemFailures": []
+    }
     check_invariants(get_client(), bad_event, quiet=True)
     check_invariants(get_client(), good_event, quiet=True)
 
@@ -150,13 +123,13 @@ def test_a_crash_half_way_is_finished_by_the_retry(
 
     # When the first run crashes after one promotion
     monkeypatch.setattr(RegistrationRepository, "try_promote", crash_after_first)
-    first = invoke(batch)
+    first = invoke_promotion(batch)
     assert first["batchItemFailures"], "the crash must be reported so Lambda retries"
     assert confirmed(api, event_id) == [waiters[0]]
     check_invariants(get_client(), event_id)
     monkeypatch.undo()
     # Then the retry promotes the next in line, nobody skipped, nobody twice
-    assert invoke(batch) == {"batchItemFailures": []}
+    assert invoke_promotion(batch) == {"batchItemFailures": []}
     assert confirmed(api, event_id) == waiters[:2]
     assert [w["userId"] for w in api.get(f"/events/{event_id}/waitlist").body] == [waiters[2]]
     check_invariants(get_client(), event_id, quiet=True)
@@ -168,7 +141,7 @@ def test_deleting_an_event_promotes_nobody(api: ApiClient, streams: Any) -> None
 
     batch = delivered(streams)
     assert len(batch) == 2  # the two confirmed registrations went
-    assert invoke(batch) == {"batchItemFailures": []}
+    assert invoke_promotion(batch) == {"batchItemFailures": []}
 
     assert api.get(f"/users/{waiters[0]}/registrations").body == []
     settings = get_settings()
@@ -178,12 +151,12 @@ def test_deleting_an_event_promotes_nobody(api: ApiClient, streams: Any) -> None
 
 
 def test_no_seat_or_nobody_waiting_is_a_success(api: ApiClient, streams: Any) -> None:
-    event_id = make_event(api, capacity=2)
+    event_id = make_event(api, capacity=2)["eventId"]
     [user] = make_users(api, 1)
     register(api, event_id, user)
     api.delete(f"/events/{event_id}/registrations/{user}")
 
-    assert invoke(delivered(streams)) == {"batchItemFailures": []}
+    assert invoke_promotion(delivered(streams)) == {"batchItemFailures": []}
     assert waitlist.default().promote_all(event_id) == []
 
 
@@ -204,12 +177,12 @@ def test_each_promotion_is_announced_on_the_event_bus(api: ApiClient, streams: A
 
     # When the stream delivers the removals, then (next batch) the promotions they caused
     removals = delivered(streams)
-    assert invoke(removals) == {"batchItemFailures": []}
+    assert invoke_promotion(removals) == {"batchItemFailures": []}
     promotions = delivered(
         streams, after=len(stream_records(get_client(), streams, get_settings().registrations_table)) - 2
     )
     assert [r["eventName"] for r in promotions] == ["MODIFY", "MODIFY"]
-    assert invoke(promotions) == {"batchItemFailures": []}
+    assert invoke_promotion(promotions) == {"batchItemFailures": []}
 
     # Then the subscriber hears of both, in order, with ids and time
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
@@ -225,11 +198,11 @@ def test_a_refused_announcement_fails_its_record_for_a_retry(
 ) -> None:
     event_id, holders, waiters = full_event_with_waiters(api, capacity=1, waiting=1)
     api.delete(f"/events/{event_id}/registrations/{holders[0]}")
-    invoke(delivered(streams))
+    invoke_promotion(delivered(streams))
     [promotion] = [r for r in delivered(streams) if r["eventName"] == "MODIFY"]
     monkeypatch.setattr(promotion_handler_publisher(), "_bus_name", "no-such-bus")
 
-    result = invoke([promotion])
+    result = invoke_promotion([promotion])
 
     assert result == {"batchItemFailures": [{"itemIdentifier": promotion["dynamodb"]["SequenceNumber"]}]}
 

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,18 +20,8 @@ from shared.managers import reconcile, waitlist
 from shared.managers.reconcile import ReconcileManager
 from shared.repositories.reconcile import ActualCounts, ReconcileRepository, StoredCounters
 from tests.builders import ApiClient, LambdaContext
-from tests.concurrency.conftest import live_dynamodb, server  # noqa: F401 - fixtures for the CLI test
-from tests.functions.test_registrations import make_event, make_users, register
-from tests.helpers import stored_items
+from tests.helpers import full_event_with_waiters, make_event, make_users, register, stored_items
 from tests.invariants import check_invariants
-
-
-@pytest.fixture(autouse=True)
-def fresh_manager() -> Iterator[None]:
-    """A new process's reconcile manager (and so a client of the current DynamoDB) per test."""
-    reconcile.default.cache_clear()
-    yield
-    reconcile.default.cache_clear()
 
 
 def tables() -> list[str]:
@@ -66,24 +56,16 @@ def repair_of(report: dict[str, Any], event_id: str) -> dict[str, Any]:
     return repair
 
 
-def full_event_with_waiters(api: ApiClient, capacity: int, waiting: int) -> tuple[str, list[str], list[str]]:
-    event_id = make_event(api, capacity=capacity, waitlistEnabled=True)
-    users = make_users(api, capacity + waiting)
-    for user in users:
-        assert register(api, event_id, user).status == 201
-    return event_id, users[:capacity], users[capacity:]
-
-
 def healthy_store(api: ApiClient) -> list[str]:
     """Events in every shape reconciliation looks at, all consistent and quiet."""
     full_with_waiters, _, _ = full_event_with_waiters(api, capacity=2, waiting=3)
-    unlimited = make_event(api)
+    unlimited = make_event(api)["eventId"]
     for user in make_users(api, 3):
         register(api, unlimited, user)
-    half_full = make_event(api, capacity=5, waitlistEnabled=True)
+    half_full = make_event(api, capacity=5, waitlistEnabled=True)["eventId"]
     register(api, half_full, make_users(api, 1)[0])
-    empty = make_event(api, capacity=1)
-    draft = make_event(api, capacity=3, status="draft")
+    empty = make_event(api, capacity=1)["eventId"]
+    draft = make_event(api, capacity=3, status="draft")["eventId"]
     one_left_the_line, _, waiters = full_event_with_waiters(api, capacity=1, waiting=2)
     api.delete(f"/events/{one_left_the_line}/registrations/{waiters[0]}")  # a waiter leaves: nobody to promote
     return [full_with_waiters, unlimited, half_full, empty, draft, one_left_the_line]
@@ -92,7 +74,7 @@ def healthy_store(api: ApiClient) -> list[str]:
 class TestRepairs:
     def test_corrupted_registered_count_is_repaired(self, api: ApiClient, dynamodb: Any) -> None:
         # Given an event whose registeredCount says 3 where 1 is confirmed
-        event_id = make_event(api, capacity=5)
+        event_id = make_event(api, capacity=5)["eventId"]
         register(api, event_id, make_users(api, 1)[0])
         set_counters(dynamodb, event_id, registeredCount=3)
 
@@ -117,7 +99,7 @@ class TestRepairs:
         check_invariants(dynamodb, event_id, quiet=True)
 
     def test_negative_counters_are_repaired(self, api: ApiClient, dynamodb: Any) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         set_counters(dynamodb, event_id, registeredCount=-4, waitlistCount=-1)
 
         report = run_reconcile()
@@ -182,7 +164,7 @@ class TestRepairs:
         assert [w["userId"] for w in state["waitlist"]] == waiters
 
     def test_every_broken_event_is_repaired_in_one_run(self, api: ApiClient, dynamodb: Any) -> None:
-        broken = [make_event(api, capacity=4) for _ in range(3)]
+        broken = [make_event(api, capacity=4)["eventId"] for _ in range(3)]
         healthy = healthy_store(api)
         for n, event_id in enumerate(broken):
             set_counters(dynamodb, event_id, registeredCount=n + 1)
@@ -279,7 +261,7 @@ class Hooked(ReconcileRepository):
 class TestConcurrentWrites:
     def test_registration_between_the_reads_is_not_mistaken_for_drift(self, api: ApiClient, dynamodb: Any) -> None:
         # Given a healthy event and a registration that commits after the counters were read
-        event_id = make_event(api, capacity=5)
+        event_id = make_event(api, capacity=5)["eventId"]
         late, *_ = make_users(api, 1)
         repository = Hooked(before_count=lambda n: n == 1 and register(api, event_id, late))
         manager = ReconcileManager(repository, waitlist.default())
@@ -292,7 +274,7 @@ class TestConcurrentWrites:
 
     def test_a_write_racing_the_repair_makes_it_look_again(self, api: ApiClient, dynamodb: Any) -> None:
         # Given a corrupted counter (3 for 1 confirmed) and a registration landing just before the repair
-        event_id = make_event(api, capacity=10)
+        event_id = make_event(api, capacity=10)["eventId"]
         first, late = make_users(api, 2)
         register(api, event_id, first)
         set_counters(dynamodb, event_id, registeredCount=3)
@@ -308,7 +290,7 @@ class TestConcurrentWrites:
         check_invariants(dynamodb, event_id, quiet=True)
 
     def test_conditional_repair_never_overwrites_moved_counters(self, api: ApiClient, dynamodb: Any) -> None:
-        event_id = make_event(api, capacity=10)
+        event_id = make_event(api, capacity=10)["eventId"]
         register(api, event_id, make_users(api, 1)[0])
         set_counters(dynamodb, event_id, registeredCount=3)
         repository = ReconcileRepository()
@@ -321,7 +303,7 @@ class TestConcurrentWrites:
 
     def test_counters_that_never_settle_are_skipped_untouched(self, api: ApiClient, dynamodb: Any) -> None:
         # Given an event so busy that every look sees different counters
-        event_id = make_event(api)
+        event_id = make_event(api)["eventId"]
         users = iter(make_users(api, 10))
         repository = Hooked(before_count=lambda n: register(api, event_id, next(users)))
         manager = ReconcileManager(repository, waitlist.default(), attempts=4)
@@ -355,7 +337,7 @@ class TestConcurrentWrites:
 
 class TestHandlerAndCli:
     def test_handler_returns_a_json_report(self, api: ApiClient, dynamodb: Any) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         set_counters(dynamodb, event_id, registeredCount=2)
 
         report = run_reconcile()
@@ -364,7 +346,7 @@ class TestHandlerAndCli:
         assert report["checked"] == 1 and report["complete"] is True
 
     def test_handler_stops_before_its_timeout(self, api: ApiClient, dynamodb: Any) -> None:
-        make_event(api)
+        make_event(api)["eventId"]
 
         class AlmostOut(LambdaContext):
             def get_remaining_time_in_millis(self) -> int:
@@ -374,7 +356,7 @@ class TestHandlerAndCli:
 
         assert report == {"checked": 0, "repaired": [], "skipped": [], "complete": False}
 
-    def test_cli_repairs_the_dynamodb_at_its_endpoint(self, live_dynamodb: Any, server: str) -> None:  # noqa: F811
+    def test_cli_repairs_the_dynamodb_at_its_endpoint(self, live_dynamodb: Any, server: str) -> None:
         # Given, in a running DynamoDB, a stranded waiter and a corrupted counter
         api = ApiClient()
         event_id, [holder], [waiter] = full_event_with_waiters(api, capacity=1, waiting=1)
@@ -396,7 +378,7 @@ class TestHandlerAndCli:
         }
         check_invariants(live_dynamodb, event_id, quiet=True)
 
-    def test_cli_targets_dynamodb_port_like_make_run(self, live_dynamodb: Any, server: str) -> None:  # noqa: F811
+    def test_cli_targets_dynamodb_port_like_make_run(self, live_dynamodb: Any, server: str) -> None:
         # Given `DYNAMODB_PORT=… make run` (no DYNAMODB_ENDPOINT) and a stranded waiter there
         api = ApiClient()
         event_id, [holder], [waiter] = full_event_with_waiters(api, capacity=1, waiting=1)

@@ -10,31 +10,13 @@ import pytest
 from shared.config import get_settings
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
-from tests.helpers import make_users, register, uid
+from tests.helpers import make_event, make_users, register, uid
 from tests.invariants import check_invariants
-
-
-@pytest.fixture
-def calls(api: ApiClient) -> list[str]:
-    """The DynamoDB operations the code under test sends, in order."""
-    recorded: list[str] = []
-    get_client().meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: recorded.append(model.name), unique_id="count-calls"
-    )
-    return recorded
-
-
-def make_event(api: ApiClient, **fields: Any) -> str:
-    event_id = uid("evt")
-    body = {"eventId": event_id, "title": "Talk", "date": "2026-12-01", "location": "Hall", "organizer": "Org"}
-    response = api.post("/events", {**body, **fields})
-    assert response.status == 201, response.body
-    return event_id
 
 
 class TestRegister:
     def test_free_seat_confirms_in_one_round_trip(self, api: ApiClient, calls: list[str]) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         calls.clear()
 
@@ -52,7 +34,7 @@ class TestRegister:
     def test_full_event_with_waitlist_queues_in_at_most_three_round_trips(
         self, api: ApiClient, calls: list[str]
     ) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         first, second, third = make_users(api, 3)
         register(api, event_id, first)
         calls.clear()
@@ -72,7 +54,7 @@ class TestRegister:
         assert register(api, event_id, third).body["position"] == 2
 
     def test_full_event_without_waitlist_is_409_event_is_full(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1)
+        event_id = make_event(api, capacity=1)["eventId"]
         first, second = make_users(api, 2)
         register(api, event_id, first)
 
@@ -83,13 +65,13 @@ class TestRegister:
         check_invariants(get_client(), event_id)
 
     def test_unlimited_event_accepts_everyone(self, api: ApiClient) -> None:
-        event_id = make_event(api)
+        event_id = make_event(api)["eventId"]
         users = make_users(api, 5)
         assert all(register(api, event_id, user).body["status"] == "confirmed" for user in users)
         assert api.get(f"/events/{event_id}").body["registeredCount"] == 5
 
     def test_twice_is_409_whether_confirmed_or_waiting(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         confirmed, waiting = make_users(api, 2)
         register(api, event_id, confirmed)
         register(api, event_id, waiting)
@@ -102,7 +84,7 @@ class TestRegister:
         check_invariants(get_client(), event_id)
 
     def test_unknown_event_or_user_is_404(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=3)
+        event_id = make_event(api, capacity=3)["eventId"]
         [user] = make_users(api, 1)
 
         no_event = register(api, uid("missing"), user)
@@ -114,7 +96,7 @@ class TestRegister:
 
     @pytest.mark.parametrize("status", ["draft", "cancelled", "completed"])
     def test_event_not_open_is_409(self, api: ApiClient, status: str) -> None:
-        event_id = make_event(api, capacity=3, status=status)
+        event_id = make_event(api, capacity=3, status=status)["eventId"]
         [user] = make_users(api, 1)
 
         response = register(api, event_id, user)
@@ -123,13 +105,13 @@ class TestRegister:
         assert status in response.body["detail"]
 
     def test_scheduled_event_is_open(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=3, status="scheduled")
+        event_id = make_event(api, capacity=3, status="scheduled")["eventId"]
         [user] = make_users(api, 1)
         assert register(api, event_id, user).status == 201
 
     def test_a_freed_seat_is_kept_for_the_waitlist(self, api: ApiClient) -> None:
         # Given a full event with someone waiting
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter, newcomer = make_users(api, 3)
         register(api, event_id, holder)
         register(api, event_id, waiter)
@@ -141,7 +123,7 @@ class TestRegister:
         assert response.body["position"] == 2
 
     def test_newcomer_without_waitlist_cannot_take_a_reserved_seat(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter, newcomer = make_users(api, 3)
         register(api, event_id, holder)
         register(api, event_id, waiter)
@@ -155,7 +137,7 @@ class TestRegister:
         [{}, {"userId": 5}, {"userId": "has space"}, {"userId": "x" * 65}, {"userId": "ok", "extra": 1}, [], "u"],
     )
     def test_bad_body_is_400(self, api: ApiClient, body: Any) -> None:
-        event_id = make_event(api, capacity=3)
+        event_id = make_event(api, capacity=3)["eventId"]
         response = api.post(f"/events/{event_id}/registrations", body)
         assert response.status == 400
         assert isinstance(response.body["detail"], str) and response.body["detail"]
@@ -163,7 +145,7 @@ class TestRegister:
 
 class TestUnregister:
     def test_confirmed_registration_in_one_round_trip(self, api: ApiClient, calls: list[str]) -> None:
-        event_id = make_event(api, capacity=2)
+        event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         register(api, event_id, user)
         calls.clear()
@@ -176,7 +158,7 @@ class TestUnregister:
         assert api.get(f"/events/{event_id}/registrations").body == []
 
     def test_waitlist_entry_and_everyone_behind_moves_up(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, first, second, third = make_users(api, 4)
         for user in (holder, first, second, third):
             register(api, event_id, user)
@@ -190,13 +172,13 @@ class TestUnregister:
         check_invariants(get_client(), event_id)
 
     def test_neither_registered_nor_waiting_is_404(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1)
+        event_id = make_event(api, capacity=1)["eventId"]
         [user] = make_users(api, 1)
         response = api.delete(f"/events/{event_id}/registrations/{user}")
         assert response.status == 404 and response.body["detail"]
 
     def test_unregistering_does_not_promote_by_itself(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         register(api, event_id, waiter)
@@ -209,7 +191,7 @@ class TestUnregister:
 
 class TestLists:
     def test_event_registrations_oldest_first_with_names(self, api: ApiClient, calls: list[str]) -> None:
-        event_id = make_event(api, capacity=10)
+        event_id = make_event(api, capacity=10)["eventId"]
         users = make_users(api, 3)
         for user in users:
             register(api, event_id, user)
@@ -224,7 +206,7 @@ class TestLists:
         assert calls == ["Query", "BatchGetItem"]
 
     def test_event_waitlist_in_order_with_names_across_pages(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         users = make_users(api, 6)
         for user in users:
             register(api, event_id, user)
@@ -249,7 +231,7 @@ class TestLists:
         assert api.get(f"/events/{missing}/waitlist").status == 404
 
     def test_user_registrations_carry_the_full_event_in_two_round_trips(self, api: ApiClient, calls: list[str]) -> None:
-        events = [make_event(api, capacity=5, title=f"Talk {n}") for n in range(3)]
+        events = [make_event(api, capacity=5, title=f"Talk {n}")["eventId"] for n in range(3)]
         [user] = make_users(api, 1)
         for event_id in events:
             register(api, event_id, user)
@@ -264,7 +246,7 @@ class TestLists:
         assert calls == ["Query", "BatchGetItem"]
 
     def test_user_waitlist_carries_event_and_live_position(self, api: ApiClient, calls: list[str]) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, ahead, user = make_users(api, 3)
         for member in (holder, ahead, user):
             register(api, event_id, member)
@@ -289,7 +271,7 @@ class TestLists:
         assert api.get(f"/users/{uid('ghost')}/waitlist").status == 404
 
     def test_registration_pages_walk_everyone_once(self, api: ApiClient) -> None:
-        event_id = make_event(api)
+        event_id = make_event(api)["eventId"]
         users = make_users(api, 7)
         for user in users:
             register(api, event_id, user)
@@ -306,7 +288,7 @@ class TestLists:
         assert seen == users and pages == 3
 
     def test_token_from_another_list_is_400(self, api: ApiClient) -> None:
-        event_id, other = make_event(api), make_event(api)
+        event_id, other = make_event(api)["eventId"], make_event(api)["eventId"]
         for user in make_users(api, 3):
             register(api, event_id, user)
             register(api, other, user)
@@ -319,7 +301,7 @@ class TestLists:
 
 class TestEventChanges:
     def test_raising_capacity_promotes_in_fifo_order(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         users = make_users(api, 4)
         for user in users:
             register(api, event_id, user)
@@ -334,7 +316,7 @@ class TestEventChanges:
         check_invariants(get_client(), event_id, quiet=True)
 
     def test_removing_capacity_promotes_everyone(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         users = make_users(api, 3)
         for user in users:
             register(api, event_id, user)
@@ -346,7 +328,7 @@ class TestEventChanges:
         check_invariants(get_client(), event_id, quiet=True)
 
     def test_lowering_capacity_below_confirmed_is_409_and_changes_nothing(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=3)
+        event_id = make_event(api, capacity=3)["eventId"]
         for user in make_users(api, 2):
             register(api, event_id, user)
 
@@ -358,7 +340,7 @@ class TestEventChanges:
         assert api.put(f"/events/{event_id}", {"capacity": 2}).status == 200
 
     def test_deleting_an_event_removes_its_registrations_and_waitlist(self, api: ApiClient) -> None:
-        event_id = make_event(api, capacity=1, waitlistEnabled=True)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
         register(api, event_id, waiter)
@@ -375,7 +357,7 @@ class TestEventChanges:
 
 
 def test_batch_reads_that_never_finish_end_in_503_not_a_hang(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    event_id = make_event(api, capacity=5)
+    event_id = make_event(api, capacity=5)["eventId"]
     [user] = make_users(api, 1)
     register(api, event_id, user)
     client = get_client()

@@ -4,23 +4,17 @@ SPEC.md's Users section with status and body, and rejected writes leaving the st
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import pytest
 
 from shared.config import get_settings
 from tests.builders import ApiClient
-from tests.helpers import assert_error, uid
+from tests.helpers import assert_error, assert_utc_timestamp, uid
 
 
 def stored_users(client: Any) -> list[dict[str, Any]]:
     return client.scan(TableName=get_settings().users_table, ConsistentRead=True)["Items"]
-
-
-def assert_utc_timestamp(text: str) -> None:
-    moment = datetime.fromisoformat(text)
-    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0, text
 
 
 class TestCreate:

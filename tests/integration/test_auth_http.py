@@ -29,11 +29,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local import auth as local_auth
-from local.config import ROOT
+from local.config import FAKE_AWS, ROOT
 from tests import auth_matrix as matrix
 from tests.auth_matrix import ATTENDEE, GROUPS, OWNER
 from tests.helpers import stored_items
-from tests.integration.conftest import LocalStack, free_ports, start_stack
+from tests.integration.stack import LocalStack, free_ports, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +80,8 @@ def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
         "dynamodb",
         endpoint_url=f"http://127.0.0.1:{dynamodb_port}",
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=FAKE_AWS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
     )
     try:
         yield AuthStack(stack, keys, client, local_auth.load_private_key(keys))

@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.integration.conftest import ROOT, LocalStack, free_ports, start_stack
+from tests.integration.stack import ROOT, LocalStack, free_ports, start_stack
 
 pytestmark = pytest.mark.integration
 

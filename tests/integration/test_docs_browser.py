@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from local.browser import rendered_dom, screenshot
-from tests.integration.conftest import LocalStack
+from tests.integration.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.conftest import LocalStack
+from tests.integration.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

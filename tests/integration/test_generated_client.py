@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from local.config import ROOT
-from tests.integration.conftest import LocalStack
+from tests.integration.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

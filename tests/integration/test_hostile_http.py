@@ -13,7 +13,7 @@ import pytest
 
 from shared.api.pagination import encode_token
 from tests.helpers import uid
-from tests.integration.conftest import LocalStack
+from tests.integration.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

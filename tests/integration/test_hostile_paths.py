@@ -17,7 +17,7 @@ import pytest
 
 from shared.api.routes import ROUTES
 from tests.helpers import stored_items, uid
-from tests.integration.conftest import LocalStack
+from tests.integration.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.conftest import LocalStack
-from tests.integration.test_local_stack import create_event, unique
+from tests.helpers import uid
+from tests.integration.stack import LocalStack, create_event
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def call(api: LocalStack, method: str, path: str, body: Any = None) -> requests.
 
 
 def create_users(api: LocalStack, count: int) -> list[str]:
-    ids = [unique("racer") for _ in range(count)]
+    ids = [uid("racer") for _ in range(count)]
     with ThreadPoolExecutor(8) as pool:
         statuses = list(
             pool.map(lambda u: call(api, "POST", "/users", {"userId": u, "name": "Racer"}).status_code, ids)

@@ -17,7 +17,7 @@ import pytest
 from local import config
 from local.data import SNAPSHOT_NAME
 from tests.helpers import uid
-from tests.integration.conftest import ROOT, LocalStack, free_ports, start_stack
+from tests.integration.stack import ROOT, LocalStack, free_ports, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -138,8 +138,7 @@ def test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empti
             **os.environ,
             **config.environment(),
             "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{dynamodb_port}",
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            **config.FAKE_AWS,
         }
         result = subprocess.run(
             [sys.executable, "-c", UNREGISTER, ada, event_id],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import boto3
@@ -13,37 +12,12 @@ import pytest
 
 from local import config
 from local.dynamodb import EmbeddedDynamoDB
-from tests.integration.conftest import TIMINGS, LocalStack, describe, start_stack
+from tests.integration.stack import TIMINGS, LocalStack, create_event, create_user, describe, start_stack
 
 pytestmark = pytest.mark.integration
 
 ORIGIN = "http://localhost:5173"
 PROMOTION_DEADLINE = 10.0
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def create_event(api: LocalStack, **fields: object) -> dict:
-    body = {
-        "eventId": unique("evt"),
-        "title": "Integration night",
-        "date": "2031-05-04",
-        "location": "Room 1",
-        "organizer": "QA",
-        **fields,
-    }
-    response = api.post("/events", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def create_user(api: LocalStack, name: str = "Ada") -> str:
-    user_id = unique("usr")
-    response = api.post("/users", json={"userId": user_id, "name": name})
-    assert response.status_code == 201, response.text
-    return user_id
 
 
 def assert_detail(response, status: int) -> dict:

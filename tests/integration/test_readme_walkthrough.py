@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import ROOT, LocalStack, start_stack
+from tests.integration.stack import ROOT, LocalStack, start_stack
 from tests.readme import README_URL, walkthrough
 
 pytestmark = pytest.mark.integration

@@ -35,7 +35,7 @@ from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 
 from local.config import ROOT
-from tests.integration.conftest import TIMINGS, LocalStack
+from tests.integration.stack import TIMINGS, LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from moto import mock_aws
 from local import config
 from local.dynamodb import install_fast_transactions
 from tests.builders import ApiClient
-from tests.conftest import reset_process_caches
+from tests.helpers import reset_process_caches
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -11,30 +10,10 @@ from hypothesis import strategies as st
 
 from shared.managers import waitlist
 from tests.builders import ApiClient
+from tests.helpers import make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 EXAMPLES = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def uid() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def new_event(api: ApiClient, capacity: int | None, waitlist_enabled: bool) -> str:
-    event_id = f"p-{uid()}"
-    body: dict[str, Any] = {"eventId": event_id, "title": "T", "date": "2026-12-01", "location": "L", "organizer": "O"}
-    if capacity is not None:
-        body["capacity"] = capacity
-    body["waitlistEnabled"] = waitlist_enabled
-    assert api.post("/events", body).status == 201
-    return event_id
-
-
-def new_users(api: ApiClient, count: int) -> list[str]:
-    ids = [f"u-{uid()}" for _ in range(count)]
-    for user_id in ids:
-        assert api.post("/users", {"userId": user_id, "name": "N"}).status == 201
-    return ids
 
 
 names = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=0, max_size=210)
@@ -43,7 +22,7 @@ names = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_s
 @EXAMPLES
 @given(name=names)
 def test_user_creation_stores_the_trimmed_name_or_says_why_not(api: ApiClient, name: str) -> None:
-    user_id = f"u-{uid()}"
+    user_id = uid("u")
     response = api.post("/users", {"userId": user_id, "name": name})
     trimmed = name.strip()
     if 1 <= len(trimmed) <= 200:
@@ -57,8 +36,8 @@ def test_user_creation_stores_the_trimmed_name_or_says_why_not(api: ApiClient, n
 @EXAMPLES
 @given(capacity=st.integers(1, 5), people=st.integers(0, 8))
 def test_capacity_is_never_exceeded_and_the_rest_hear_event_is_full(api: ApiClient, capacity: int, people: int) -> None:
-    event_id = new_event(api, capacity, waitlist_enabled=False)
-    statuses = [api.post(f"/events/{event_id}/registrations", {"userId": u}).status for u in new_users(api, people)]
+    event_id = make_event(api, capacity=capacity, waitlistEnabled=False)["eventId"]
+    statuses = [register(api, event_id, u).status for u in make_users(api, people)]
     assert statuses == [201] * min(people, capacity) + [409] * max(people - capacity, 0)
     check_invariants(api_client_dynamo(), event_id, quiet=True)
 
@@ -66,9 +45,9 @@ def test_capacity_is_never_exceeded_and_the_rest_hear_event_is_full(api: ApiClie
 @EXAMPLES
 @given(capacity=st.integers(1, 4), people=st.integers(0, 9))
 def test_waitlist_positions_follow_join_order(api: ApiClient, capacity: int, people: int) -> None:
-    event_id = new_event(api, capacity, waitlist_enabled=True)
-    users = new_users(api, people)
-    answers = [api.post(f"/events/{event_id}/registrations", {"userId": u}).body for u in users]
+    event_id = make_event(api, capacity=capacity, waitlistEnabled=True)["eventId"]
+    users = make_users(api, people)
+    answers = [register(api, event_id, u).body for u in users]
     waiting = users[capacity:]
     assert [a["status"] for a in answers] == ["confirmed"] * min(people, capacity) + ["waitlisted"] * len(waiting)
     assert [a["position"] for a in answers[capacity:]] == list(range(1, len(waiting) + 1))
@@ -79,10 +58,10 @@ def test_waitlist_positions_follow_join_order(api: ApiClient, capacity: int, peo
 @EXAMPLES
 @given(capacity=st.integers(1, 4), extra=st.integers(0, 5), leaving=st.data())
 def test_promotion_fills_freed_seats_in_fifo_order(api: ApiClient, capacity: int, extra: int, leaving: Any) -> None:
-    event_id = new_event(api, capacity, waitlist_enabled=True)
-    users = new_users(api, capacity + extra)
+    event_id = make_event(api, capacity=capacity, waitlistEnabled=True)["eventId"]
+    users = make_users(api, capacity + extra)
     for user_id in users:
-        api.post(f"/events/{event_id}/registrations", {"userId": user_id})
+        register(api, event_id, user_id)
     holders, waiters = users[:capacity], users[capacity:]
     gone = leaving.draw(st.lists(st.sampled_from(holders), unique=True, max_size=capacity))
     for user_id in gone:
@@ -99,10 +78,10 @@ def test_promotion_fills_freed_seats_in_fifo_order(api: ApiClient, capacity: int
 @EXAMPLES
 @given(count=st.integers(0, 12), limit=st.integers(1, 5))
 def test_pages_list_every_registration_exactly_once(api: ApiClient, count: int, limit: int) -> None:
-    event_id = new_event(api, None, waitlist_enabled=False)
-    users = new_users(api, count)
+    event_id = make_event(api, waitlistEnabled=False)["eventId"]
+    users = make_users(api, count)
     for user_id in users:
-        api.post(f"/events/{event_id}/registrations", {"userId": user_id})
+        register(api, event_id, user_id)
     seen: list[str] = []
     token = None
     for _ in range(count + 2):
@@ -126,7 +105,7 @@ json_values = st.recursive(
 @EXAMPLES
 @given(body=json_values | st.dictionaries(st.sampled_from(["userId", "extra", "name"]), json_values, max_size=3))
 def test_any_body_gets_a_clear_answer_never_a_5xx(api: ApiClient, body: Any) -> None:
-    event_id = new_event(api, 2, waitlist_enabled=True)
+    event_id = make_event(api, capacity=2, waitlistEnabled=True)["eventId"]
     response = api.request("POST", f"/events/{event_id}/registrations", raw_body=json.dumps(body))
     assert response.status in (201, 400, 404, 409), response
     if response.status >= 400:

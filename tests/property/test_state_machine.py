@@ -17,7 +17,7 @@ from local.dynamodb import install_fast_transactions
 from shared.managers import waitlist
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
-from tests.conftest import reset_process_caches
+from tests.helpers import reset_process_caches
 from tests.invariants import check_invariants
 
 

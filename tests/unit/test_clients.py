@@ -9,6 +9,7 @@ import boto3
 import botocore
 import pytest
 
+from local.config import FAKE_AWS
 from shared.repositories import clients
 
 
@@ -39,9 +40,8 @@ def test_endpoint_data_keeps_only_our_services_and_every_partition() -> None:
 def test_client_matches_a_stock_boto3_client(
     service: str, region: str, endpoint_url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    for name, value in FAKE_AWS.items():
+        monkeypatch.setenv(name, value)
     clients.session.cache_clear()
     # Given a client from the preloaded session and one from a stock boto3 session
     session = clients.session()

@@ -26,23 +26,25 @@ def table() -> Any:
         yield client
 
 
+def put_a_and_update_b(table: Any, **update: Any) -> None:
+    """One transaction: put item "a", then update item "b" as `update` says."""
+    table.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "t", "Item": {"k": {"S": "a"}}}},
+            {"Update": {"TableName": "t", "Key": {"k": {"S": "b"}}, **update}},
+        ]
+    )
+
+
 def test_a_failed_condition_cancels_everything_and_returns_the_old_item(table: Any) -> None:
     table.put_item(TableName="t", Item={"k": {"S": "b"}, "n": {"N": "1"}})
     with pytest.raises(ClientError) as caught:
-        table.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": "t", "Item": {"k": {"S": "a"}}}},
-                {
-                    "Update": {
-                        "TableName": "t",
-                        "Key": {"k": {"S": "b"}},
-                        "UpdateExpression": "SET n = :two",
-                        "ConditionExpression": "n = :zero",
-                        "ExpressionAttributeValues": {":two": {"N": "2"}, ":zero": {"N": "0"}},
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                },
-            ]
+        put_a_and_update_b(
+            table,
+            UpdateExpression="SET n = :two",
+            ConditionExpression="n = :zero",
+            ExpressionAttributeValues={":two": {"N": "2"}, ":zero": {"N": "0"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     reasons = caught.value.response["CancellationReasons"]
     assert [r["Code"] for r in reasons] == ["None", "ConditionalCheckFailed"]
@@ -53,19 +55,7 @@ def test_a_failed_condition_cancels_everything_and_returns_the_old_item(table: A
 def test_a_write_failing_after_the_checks_leaves_nothing_behind(table: Any) -> None:
     table.put_item(TableName="t", Item={"k": {"S": "b"}, "n": {"S": "text"}})
     with pytest.raises(ClientError):
-        table.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": "t", "Item": {"k": {"S": "a"}}}},
-                {
-                    "Update": {
-                        "TableName": "t",
-                        "Key": {"k": {"S": "b"}},
-                        "UpdateExpression": "ADD n :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
-                    }
-                },
-            ]
-        )
+        put_a_and_update_b(table, UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})
     assert "Item" not in table.get_item(TableName="t", Key={"k": {"S": "a"}})
     assert table.get_item(TableName="t", Key={"k": {"S": "b"}})["Item"]["n"] == {"S": "text"}
 

@@ -1,5 +1,6 @@
-"""An embedded DynamoDB server in its own process, the managers pointed at it, and a stream
-poller that feeds the promotion function the way Lambda's event source mapping does."""
+"""A pytest plugin (registered in the root conftest): an embedded DynamoDB server in its own
+process (`server`), the managers pointed at it (`live_dynamodb`), and a stream poller that feeds
+the promotion function the way Lambda's event source mapping does (`stream_poller`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from local import config
 from local.config import ROOT
 from tests.builders import LambdaContext, matches_filter
-from tests.conftest import reset_process_caches
+from tests.helpers import promotion_filter_patterns, reset_process_caches
 
 
 def _free_port() -> int:
@@ -66,8 +67,7 @@ class StreamPoller:
     def __init__(self, client: Any, endpoint: str, table: str) -> None:
         self._streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
         self._arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        [stream] = [e["stream"] for e in config.load()["functions"]["promotion"]["events"] if "stream" in e]
-        self._patterns = stream["filterPatterns"]
+        self._patterns = promotion_filter_patterns()
         self._iterators: dict[str, str] = {}
         self.records: list[dict[str, Any]] = []
         self._stop = threading.Event()
