@@ -45,7 +45,7 @@ def reset_process_caches() -> None:
     """What a fresh Lambda process would not have: cached clients, settings and managers."""
     from shared import idempotency
     from shared.config import get_settings
-    from shared.managers import events, registrations, users, waitlist
+    from shared.managers import events, promotion, reconcile, registrations, users, waitlist
     from shared.repositories.clients import session
     from shared.repositories.dynamo import get_client
     from shared.repositories.notifications import get_events_client
@@ -54,6 +54,8 @@ def reset_process_caches() -> None:
         get_settings,
         get_client,
         events.default,
+        promotion.default,
+        reconcile.default,
         registrations.default,
         users.default,
         waitlist.default,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from shared import retry
 from shared.auth import check_owner
 from shared.clock import utc_now
 from shared.config import get_settings
@@ -12,7 +13,6 @@ from shared.errors import EventFullError, NotFoundError, ServiceUnavailableError
 from shared.managers.capacity import CapacityManager
 from shared.managers.waitlist import WaitlistManager
 from shared.models.domain import Page, Registration, WaitlistEntry
-from shared.repositories.dynamo import backoff
 from shared.repositories.registrations import EventCounters, RegistrationRepository
 
 
@@ -42,7 +42,7 @@ class RegistrationManager:
             if isinstance(joined, WaitlistEntry):
                 return joined
             seen = joined
-            backoff(attempt)
+            retry.backoff(attempt)
         raise ServiceUnavailableError("Too many concurrent registrations for this event, please retry")
 
     def unregister_user(self, user_id: str, event_id: str, owner: str | None = None) -> str:

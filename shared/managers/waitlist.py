@@ -5,11 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from shared.auth import check_owner
 from shared.clock import utc_now
-from shared.errors import NotFoundError
+from shared.errors import InternalError, NotFoundError, ServiceUnavailableError
 from shared.models.domain import Page, WaitlistEntry
 from shared.observability import logger
 from shared.repositories.registrations import EventCounters, RegistrationRepository
@@ -31,7 +29,7 @@ class WaitlistManager:
             return joined
         try:
             position = self._repository.live_position(event_id, joined.ticket)
-        except (ClientError, BotoCoreError):
+        except (ServiceUnavailableError, InternalError):
             # The join has committed: answer 201 all the same, with the place the tail had when
             # the join was decided (GET …/waitlist tells the live one), rather than a 503 whose
             # retry would only hear "already on the waitlist".

@@ -8,13 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.auth import not_owner
 from shared.config import get_settings
 from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import Event, Page
-from shared.repositories.dynamo import deserialize, error_code, get_client, query_page, serialize, value
+from shared.repositories.dynamo import Dynamo, deserialize, query_page, serialize, value
+from shared.repositories.failures import DynamoDBError
 
 STATUS_INDEX = "StatusIndex"
 _NOT_DELETING = "attribute_not_exists(deleting)"
@@ -48,15 +47,15 @@ def is_live(item: dict[str, Any] | None) -> bool:
 
 class EventRepository:
     def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client or get_client()
+        self._client = Dynamo(client)
         self._table = table or get_settings().events_table
 
     def create(self, event: Event) -> None:
         item = serialize({**event.to_dict(), "waitlistSeq": 0, "generation": str(uuid.uuid4())})
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)")
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if exc.condition_failed:
                 raise ConflictError(f"Event {event.eventId} already exists") from exc
             raise
 
@@ -116,10 +115,10 @@ class EventRepository:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if not exc.condition_failed:
                 raise
-            old = exc.response.get("Item")
+            old = exc.item
             if not is_live(old):
                 raise NotFoundError(f"Event {event_id} not found") from exc
             if owner is not None and deserialize(old).get("ownerId") != owner:  # type: ignore[arg-type]
@@ -149,9 +148,9 @@ class EventRepository:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
+        except DynamoDBError as exc:
+            if exc.condition_failed:
+                old = exc.item
                 if is_live(old) and owner is not None and deserialize(old).get("ownerId") != owner:  # type: ignore[arg-type]
                     raise not_owner(event_id) from exc
                 raise NotFoundError(f"Event {event_id} not found") from exc
@@ -168,6 +167,6 @@ class EventRepository:
                 ConditionExpression="generation = :generation",
                 ExpressionAttributeValues={":generation": value(generation)},
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if not exc.condition_failed:
                 raise

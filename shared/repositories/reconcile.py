@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.config import get_settings
-from shared.repositories.dynamo import deserialize, error_code, get_client, value
+from shared.repositories.dynamo import Dynamo, deserialize, pages, value
 from shared.repositories.events import is_live
+from shared.repositories.failures import DynamoDBError
 from shared.repositories.registrations import CONFIRMED, WAITLISTED
 
 _EVENT_LIVE = "attribute_exists(eventId) AND attribute_not_exists(deleting)"
@@ -42,25 +41,22 @@ class ActualCounts:
 class ReconcileRepository:
     def __init__(self, client: Any = None) -> None:
         settings = get_settings()
-        self._client = client or get_client()
+        self._client = Dynamo(client)
         self._events = settings.events_table
         self._registrations = settings.registrations_table
         self._waitlist = settings.waitlist_table
 
     def live_event_ids(self) -> Iterator[str]:
         """Every event not being deleted, one Scan page at a time (only the keys are read)."""
-        params: dict[str, Any] = {
-            "TableName": self._events,
-            "ProjectionExpression": "eventId",
-            "FilterExpression": "attribute_not_exists(deleting)",
-        }
-        while True:
-            response = self._client.scan(**params)
-            for item in response.get("Items", []):
+        for page in pages(
+            self._client,
+            "scan",
+            TableName=self._events,
+            ProjectionExpression="eventId",
+            FilterExpression="attribute_not_exists(deleting)",
+        ):
+            for item in page.get("Items", []):
                 yield item["eventId"]["S"]
-            if "LastEvaluatedKey" not in response:
-                return
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def counters(self, event_id: str) -> StoredCounters | None:
         """The event's counters now (strongly consistent); None when it is gone or being deleted."""
@@ -110,24 +106,20 @@ class ReconcileRepository:
                 ConditionExpression=" AND ".join(condition),
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if exc.condition_failed:
                 return False
             raise
         return True
 
     def _pages(self, table: str, event_id: str, **extra: Any) -> Iterator[dict[str, Any]]:
         """Every Query page of the event's items in `table`, strongly consistent."""
-        params: dict[str, Any] = {
-            "TableName": table,
-            "KeyConditionExpression": "eventId = :event",
-            "ExpressionAttributeValues": {":event": value(event_id)},
-            "ConsistentRead": True,
+        return pages(
+            self._client,
+            "query",
+            TableName=table,
+            KeyConditionExpression="eventId = :event",
+            ExpressionAttributeValues={":event": value(event_id)},
+            ConsistentRead=True,
             **extra,
-        }
-        while True:
-            response = self._client.query(**params)
-            yield response
-            if "LastEvaluatedKey" not in response:
-                return
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        )

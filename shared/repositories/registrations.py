@@ -11,25 +11,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.auth import not_owner
 from shared.config import get_settings
-from shared.errors import ConflictError, NotFoundError, ServiceUnavailableError
+from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import Event, Page, Registration, WaitlistEntry
 from shared.models.fields import OPEN_STATUSES
-from shared.repositories.dynamo import (
-    backoff,
-    cancellation_reasons,
-    deserialize,
-    error_code,
-    get_client,
-    query_page,
-    retry_transaction,
-    serialize,
-    value,
-)
+from shared.repositories.dynamo import Dynamo, batch_get, deserialize, pages, query_page, serialize, value
 from shared.repositories.events import event_from_item, is_live
+from shared.repositories.failures import DynamoDBError
 
 USER_REGISTRATIONS_INDEX = "UserRegistrationsIndex"
 EVENT_REGISTRATIONS_INDEX = "EventRegistrationsIndex"
@@ -37,8 +26,6 @@ USER_WAITLIST_INDEX = "UserWaitlistIndex"
 CONFIRMED = "confirmed"
 WAITLISTED = "waitlisted"
 
-# Rounds of unprocessed BatchGetItem keys / BatchWriteItem items before giving up with a 503.
-_BATCH_ATTEMPTS = 8
 _REGISTRATION_INDEX_KEYS = ("eventId", "userId", "registeredAt")
 # TransactWriteItems takes 100 actions: the generation check and 99 deletions.
 _DELETES_PER_TRANSACTION = 99
@@ -83,7 +70,7 @@ def _counters(item: dict[str, Any]) -> EventCounters:
 class RegistrationRepository:
     def __init__(self, client: Any = None) -> None:
         settings = get_settings()
-        self._client = client or get_client()
+        self._client = Dynamo(client)
         self._events = settings.events_table
         self._users = settings.users_table
         self._registrations = settings.registrations_table
@@ -121,7 +108,7 @@ class RegistrationRepository:
         ]
         try:
             self._transact(items)
-        except ClientError as exc:
+        except DynamoDBError as exc:
             return self._no_seat_or_raise(exc, event_id, user_id)
         return Registration(eventId=event_id, userId=user_id, registeredAt=now)
 
@@ -179,7 +166,7 @@ class RegistrationRepository:
         ]
         try:
             self._transact(items)
-        except ClientError as exc:
+        except DynamoDBError as exc:
             return self._no_seat_or_raise(exc, event_id, user_id)
         return WaitlistEntry(eventId=event_id, userId=user_id, ticket=ticket, addedAt=now)
 
@@ -209,7 +196,7 @@ class RegistrationRepository:
         ]
         try:
             self._transact(items)
-        except ClientError as exc:
+        except DynamoDBError as exc:
             self._check_owner(exc, 1, event_id, owner)
             self._raise_if_event_gone(exc, 1, event_id)
             registration = self._failed_item(exc, 0)
@@ -254,10 +241,10 @@ class RegistrationRepository:
         ]
         try:
             self._transact(items)
-        except ClientError as exc:
+        except DynamoDBError as exc:
             self._check_owner(exc, 2, event_id, owner)
             self._raise_if_event_gone(exc, 2, event_id)
-            reasons = cancellation_reasons(exc)
+            reasons = exc.reasons
             if reasons and _failed(reasons[0]):
                 if reasons[0].get("Item") is None:
                     raise self._registration_not_found(event_id, user_id) from exc
@@ -322,8 +309,8 @@ class RegistrationRepository:
         ]
         try:
             self._transact(items)
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
+        except DynamoDBError as exc:
+            reasons = exc.reasons
             if not reasons:
                 raise
             if _failed(reasons[0]):
@@ -349,19 +336,16 @@ class RegistrationRepository:
         }
         removed = 0
         for table, sort_key in ((self._waitlist, "position"), (self._registrations, "userId")):
-            cursor: dict[str, Any] | None = None
-            while True:
-                params: dict[str, Any] = {
-                    "TableName": table,
-                    "KeyConditionExpression": "eventId = :event",
-                    "ExpressionAttributeValues": {":event": value(event_id)},
-                    "ProjectionExpression": "eventId, #sk",
-                    "ExpressionAttributeNames": {"#sk": sort_key},
-                    "ConsistentRead": True,
-                }
-                if cursor:
-                    params["ExclusiveStartKey"] = cursor
-                response = self._client.query(**params)
+            for response in pages(
+                self._client,
+                "query",
+                TableName=table,
+                KeyConditionExpression="eventId = :event",
+                ExpressionAttributeValues={":event": value(event_id)},
+                ProjectionExpression="eventId, #sk",
+                ExpressionAttributeNames={"#sk": sort_key},
+                ConsistentRead=True,
+            ):
                 keys = response.get("Items", [])
                 for start in range(0, len(keys), _DELETES_PER_TRANSACTION):
                     deletes = [
@@ -370,15 +354,11 @@ class RegistrationRepository:
                     ]
                     try:
                         self._transact([still_deleting, *deletes])
-                    except ClientError as exc:
-                        reasons = cancellation_reasons(exc)
-                        if error_code(exc) == "TransactionCanceledException" and reasons and _failed(reasons[0]):
+                    except DynamoDBError as exc:
+                        if exc.code == "TransactionCanceledException" and exc.reasons and _failed(exc.reasons[0]):
                             return removed
                         raise
                     removed += len(deletes)
-                cursor = response.get("LastEvaluatedKey")
-                if not cursor:
-                    break
         return removed
 
     # -- reads --------------------------------------------------------------------------------
@@ -449,43 +429,14 @@ class RegistrationRepository:
         )
         return Page([_waitlist_entry(item) for item in items], next_cursor)
 
-    def batch_get(
-        self, keys_by_table: dict[str, list[dict[str, Any]]], projections: dict[str, str]
-    ) -> dict[str, list[dict[str, Any]]]:
-        """BatchGetItem over several tables, 100 keys a call, retrying unprocessed keys."""
-        pending = [(table, key) for table, keys in keys_by_table.items() for key in _unique(keys)]
-        found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
-        attempt = 0
-        while pending:
-            chunk, pending = pending[:100], pending[100:]
-            request: dict[str, Any] = {}
-            for table, key in chunk:
-                entry = request.setdefault(table, {"Keys": [], "ConsistentRead": True})
-                entry["Keys"].append(key)
-                if table in projections:
-                    entry["ProjectionExpression"] = projections[table]
-                    if "#name" in projections[table]:
-                        entry["ExpressionAttributeNames"] = {"#name": "name"}
-            response = self._client.batch_get_item(RequestItems=request)
-            for table, items in response.get("Responses", {}).items():
-                found[table].extend(items)
-            unprocessed = response.get("UnprocessedKeys") or {}
-            if unprocessed:
-                attempt += 1
-                if attempt > _BATCH_ATTEMPTS:
-                    raise ServiceUnavailableError("The service is busy, please retry")
-                backoff(attempt)
-                pending = [(table, key) for table, spec in unprocessed.items() for key in spec["Keys"]] + pending
-        return found
-
     def names(self, user_ids: list[str], also_event: str | None = None) -> tuple[dict[str, str], dict[str, Any] | None]:
         """Users' names in one BatchGetItem and, in the same call, an event's id and owner
         (`also_event`; None when it is not live)."""
         keys_by_table: dict[str, list[dict[str, Any]]] = {self._users: [{"userId": value(u)} for u in user_ids]}
         if also_event is not None:
             keys_by_table[self._events] = [{"eventId": value(also_event)}]
-        found = self.batch_get(
-            keys_by_table, {self._users: "userId, #name", self._events: "eventId, deleting, ownerId"}
+        found = batch_get(
+            self._client, keys_by_table, {self._users: "userId, #name", self._events: "eventId, deleting, ownerId"}
         )
         names = {user["userId"]["S"]: user["name"]["S"] for user in found[self._users]}
         live = [deserialize(event) for event in found.get(self._events, []) if is_live(event)]
@@ -494,7 +445,7 @@ class RegistrationRepository:
     def events_by_id(self, event_ids: list[str]) -> dict[str, Event]:
         if not event_ids:
             return {}
-        found = self.batch_get({self._events: [{"eventId": value(e)} for e in event_ids]}, {})
+        found = batch_get(self._client, {self._events: [{"eventId": value(e)} for e in event_ids]}, {})
         return {item["eventId"]["S"]: event_from_item(item) for item in found[self._events] if is_live(item)}
 
     def user_exists(self, user_id: str) -> bool:
@@ -505,7 +456,7 @@ class RegistrationRepository:
     # -- helpers ------------------------------------------------------------------------------
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
-        retry_transaction(lambda: self._client.transact_write_items(TransactItems=items))
+        self._client.transact(items)
 
     def _query(
         self, key_names: tuple[str, ...], limit: int, cursor: dict[str, Any] | None, **params: Any
@@ -540,10 +491,10 @@ class RegistrationRepository:
         }
 
     @staticmethod
-    def _check_owner(exc: ClientError, index: int, event_id: str, owner: str | None) -> None:
+    def _check_owner(exc: DynamoDBError, index: int, event_id: str, owner: str | None) -> None:
         """403 when the event exists but is not `owner`'s — before saying whether the user is
         registered there, which is none of a stranger's business."""
-        reasons = cancellation_reasons(exc)
+        reasons = exc.reasons
         if owner is None or len(reasons) <= index or not _failed(reasons[index]):
             return
         event = reasons[index].get("Item")
@@ -551,27 +502,27 @@ class RegistrationRepository:
             raise not_owner(event_id) from exc
 
     @staticmethod
-    def _failed_item(exc: ClientError, index: int) -> dict[str, Any] | None:
-        reasons = cancellation_reasons(exc)
-        if error_code(exc) != "TransactionCanceledException" or len(reasons) <= index or not _failed(reasons[index]):
+    def _failed_item(exc: DynamoDBError, index: int) -> dict[str, Any] | None:
+        reasons = exc.reasons
+        if exc.code != "TransactionCanceledException" or len(reasons) <= index or not _failed(reasons[index]):
             raise exc
         return reasons[index].get("Item")
 
     @staticmethod
-    def _raise_if_event_gone(exc: ClientError, index: int, event_id: str) -> None:
+    def _raise_if_event_gone(exc: DynamoDBError, index: int, event_id: str) -> None:
         """Once an event is being deleted it is 404 to every write, unregistering included."""
-        reasons = cancellation_reasons(exc)
-        if error_code(exc) == "TransactionCanceledException" and len(reasons) > index and _failed(reasons[index]):
+        reasons = exc.reasons
+        if exc.code == "TransactionCanceledException" and len(reasons) > index and _failed(reasons[index]):
             raise NotFoundError(f"Event {event_id} not found") from exc
 
     @staticmethod
     def _registration_not_found(event_id: str, user_id: str) -> NotFoundError:
         return NotFoundError(f"User {user_id} is neither registered nor waiting for event {event_id}")
 
-    def _no_seat_or_raise(self, exc: ClientError, event_id: str, user_id: str) -> EventCounters:
+    def _no_seat_or_raise(self, exc: DynamoDBError, event_id: str, user_id: str) -> EventCounters:
         """Reads a cancelled register/join transaction: [event, user, registration, …]."""
-        reasons = cancellation_reasons(exc)
-        if error_code(exc) != "TransactionCanceledException" or len(reasons) < 3:
+        reasons = exc.reasons
+        if exc.code != "TransactionCanceledException" or len(reasons) < 3:
             raise exc
         event_reason, user_reason, registration_reason = reasons[0], reasons[1], reasons[2]
         event_item = event_reason.get("Item")
@@ -605,10 +556,3 @@ def _waitlist_entry(item: dict[str, Any], position: int = 0) -> WaitlistEntry:
         addedAt=data["addedAt"],
         position=position,
     )
-
-
-def _unique(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        seen.setdefault(repr(sorted((k, tuple(v.items())) for k, v in key.items())), key)
-    return list(seen.values())

@@ -11,6 +11,7 @@ import pytest
 from functions.promotion import handler as promotion
 from local import config
 from shared.config import get_settings
+from shared.managers import promotion as promotion_manager
 from shared.managers import waitlist
 from shared.repositories.dynamo import get_client
 from shared.repositories.registrations import RegistrationRepository
@@ -235,7 +236,7 @@ def test_a_refused_announcement_fails_its_record_for_a_retry(
 
 
 def promotion_handler_publisher() -> Any:
-    return promotion.publisher
+    return promotion_manager.default().publisher
 
 
 def test_a_waitlist_entry_without_its_marker_fails_loudly_instead_of_looping(api: ApiClient) -> None:
