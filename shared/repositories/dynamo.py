@@ -51,9 +51,11 @@ class Dynamo:
     def __init__(self, client: Any = None) -> None:
         self.client = client or get_client()
 
-    def __getattr__(self, operation: str) -> Any:
-        method = getattr(self.client, operation)  # looked up per call: tests patch the client's methods
-        return lambda **params: guarded(lambda: method(**params))
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.client, name)  # looked up per call: tests patch the client's methods
+        if not callable(attribute):
+            return attribute  # `meta` and the like
+        return lambda **params: guarded(lambda: attribute(**params))
 
     def transact(self, items: list[dict[str, Any]]) -> None:
         """TransactWriteItems, run again while only contention or throttling cancels it."""
