@@ -130,7 +130,7 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
         manager = registrations.default()
         for user in users:
             try:
-                manager.register_user(user, "hot")
+                manager.register_user("hot", user)
                 counts["201"] += 1
             except EventFullError:
                 counts["409"] += 1

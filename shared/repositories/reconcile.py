@@ -12,11 +12,8 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.repositories.dynamo import Dynamo, deserialize, pages, value
-from shared.repositories.events import is_live
 from shared.repositories.failures import DynamoDBError
-from shared.repositories.registrations import CONFIRMED, WAITLISTED
-
-_EVENT_LIVE = "attribute_exists(eventId) AND attribute_not_exists(deleting)"
+from shared.repositories.keys import CONFIRMED, EVENT_LIVE, NOT_DELETING, WAITLISTED, event_key, is_live
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class ReconcileRepository:
             "scan",
             TableName=self._events,
             ProjectionExpression="eventId",
-            FilterExpression="attribute_not_exists(deleting)",
+            FilterExpression=NOT_DELETING,
         ):
             for item in page.get("Items", []):
                 yield item["eventId"]["S"]
@@ -62,7 +59,7 @@ class ReconcileRepository:
         """The event's counters now (strongly consistent); None when it is gone or being deleted."""
         item = self._client.get_item(
             TableName=self._events,
-            Key={"eventId": value(event_id)},
+            Key=event_key(event_id),
             ProjectionExpression="eventId, registeredCount, waitlistCount, #capacity, deleting",
             ExpressionAttributeNames={"#capacity": "capacity"},
             ConsistentRead=True,
@@ -90,7 +87,7 @@ class ReconcileRepository:
     def repair(self, event_id: str, seen: StoredCounters, actual: ActualCounts) -> bool:
         """Sets both counters to the actual counts if they still hold the values `seen` (and the
         event is still live). False when anything moved meanwhile: nothing was written."""
-        condition = [_EVENT_LIVE]
+        condition = [EVENT_LIVE]
         values: dict[str, Any] = {":registered": value(actual.confirmed), ":waiting": value(actual.waiting)}
         for name, seen_value in (("registeredCount", seen.registeredCount), ("waitlistCount", seen.waitlistCount)):
             if seen_value is None:
@@ -101,7 +98,7 @@ class ReconcileRepository:
         try:
             self._client.update_item(
                 TableName=self._events,
-                Key={"eventId": value(event_id)},
+                Key=event_key(event_id),
                 UpdateExpression="SET registeredCount = :registered, waitlistCount = :waiting",
                 ConditionExpression=" AND ".join(condition),
                 ExpressionAttributeValues=values,

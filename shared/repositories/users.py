@@ -7,8 +7,9 @@ from typing import Any
 from shared.config import get_settings
 from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import User
-from shared.repositories.dynamo import Dynamo, deserialize, serialize, value
+from shared.repositories.dynamo import Dynamo, deserialize, serialize
 from shared.repositories.failures import DynamoDBError
+from shared.repositories.keys import user_key
 
 
 def user_from_item(item: dict[str, Any]) -> User:
@@ -34,9 +35,7 @@ class UserRepository:
             raise
 
     def get(self, user_id: str) -> User:
-        item = self._client.get_item(TableName=self._table, Key={"userId": value(user_id)}, ConsistentRead=True).get(
-            "Item"
-        )
+        item = self._client.get_item(TableName=self._table, Key=user_key(user_id), ConsistentRead=True).get("Item")
         if not item:
             raise NotFoundError(f"User {user_id} not found")
         return user_from_item(item)

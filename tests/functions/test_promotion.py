@@ -14,7 +14,7 @@ from shared.config import get_settings
 from shared.managers import promotion as promotion_manager
 from shared.managers import waitlist
 from shared.repositories.dynamo import get_client
-from shared.repositories.registrations import RegistrationRepository
+from shared.repositories.waitlist import WaitlistRepository
 from tests.builders import ApiClient, LambdaContext, matches_filter, stream_records
 from tests.functions.test_registrations import make_event, make_users, register
 from tests.invariants import check_invariants, snapshot
@@ -139,10 +139,10 @@ def test_a_crash_half_way_is_finished_by_the_retry(
     for holder in holders:
         api.delete(f"/events/{event_id}/registrations/{holder}")
     batch = delivered(streams)
-    real_promote = RegistrationRepository.try_promote
+    real_promote = WaitlistRepository.try_promote
     promotions = {"done": 0}
 
-    def crash_after_first(self: RegistrationRepository, entry: Any, now: str) -> bool | None:
+    def crash_after_first(self: WaitlistRepository, entry: Any, now: str) -> bool | None:
         if promotions["done"] == 1:
             raise ConnectionError("Lambda lost its network half-way")
         outcome = real_promote(self, entry, now)
@@ -150,7 +150,7 @@ def test_a_crash_half_way_is_finished_by_the_retry(
         return outcome
 
     # When the first run crashes after one promotion
-    monkeypatch.setattr(RegistrationRepository, "try_promote", crash_after_first)
+    monkeypatch.setattr(WaitlistRepository, "try_promote", crash_after_first)
     first = invoke(batch)
     assert first["batchItemFailures"], "the crash must be reported so Lambda retries"
     assert confirmed(api, event_id) == [waiters[0]]
