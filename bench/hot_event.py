@@ -95,9 +95,9 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
     import boto3
 
     from local import config
+    from shared import retry
     from shared.errors import EventFullError, ServiceUnavailableError
     from shared.managers import events, registrations
-    from shared.repositories import dynamo
     from shared.repositories.dynamo import get_client
     from tests.helpers import reset_process_caches
 
@@ -123,21 +123,21 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
     injector = Injector(busy_rate(rate_per_item))
     get_client().meta.events.register("before-call.dynamodb.TransactWriteItems", injector)
     sleep = SimulatedSleep()
-    real_time = dynamo.time
-    dynamo.time = sleep  # type: ignore[assignment]
+    real_time = retry.time
+    retry.time = sleep  # type: ignore[assignment]
     counts = {"201": 0, "409": 0, "503": 0}
     try:
         manager = registrations.default()
         for user in users:
             try:
-                manager.register_user(user, "hot")
+                manager.register_user("hot", user)
                 counts["201"] += 1
             except EventFullError:
                 counts["409"] += 1
             except ServiceUnavailableError:
                 counts["503"] += 1
     finally:
-        dynamo.time = real_time
+        retry.time = real_time
     event = client.get_item(TableName=config.load()["custom"]["tables"]["events"], Key={"eventId": {"S": "hot"}})
     registered = int(event["Item"]["registeredCount"]["N"])
     return _report(
@@ -164,7 +164,8 @@ def sharded_design(requests: int, capacity: int, rate: float, shards: int) -> di
     from botocore.exceptions import ClientError
 
     from local import config
-    from shared.repositories import dynamo
+    from shared import retry
+    from shared.repositories import failures
 
     tables = config.load()["custom"]["tables"]
     client = boto3.client("dynamodb", region_name="us-east-1")
@@ -180,8 +181,8 @@ def sharded_design(requests: int, capacity: int, rate: float, shards: int) -> di
     injector = Injector(busy_rate(rate / shards), seed=11)
     client.meta.events.register("before-call.dynamodb.TransactWriteItems", injector)
     sleep = SimulatedSleep()
-    real_time = dynamo.time
-    dynamo.time = sleep  # type: ignore[assignment]
+    real_time = retry.time
+    retry.time = sleep  # type: ignore[assignment]
     attempts_allowed = int(os.environ.get("TRANSACTION_ATTEMPTS", "40"))
     counts = {"201": 0, "409": 0, "503": 0}
     chooser = random.Random(3)
@@ -238,16 +239,16 @@ def sharded_design(requests: int, capacity: int, rate: float, shards: int) -> di
                     outcome = "201"
                     break
                 except ClientError as exc:
-                    reasons = dynamo.cancellation_reasons(exc)
-                    if dynamo.is_busy_cancellation(reasons):
-                        dynamo.backoff(attempt)
+                    reasons = failures.cancellation_reasons(exc)
+                    if failures.is_busy_cancellation(reasons):
+                        retry.backoff(attempt)
                         continue
                     if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                         continue  # that shard filled meanwhile: read the counters again
                     raise
             counts[outcome] += 1
     finally:
-        dynamo.time = real_time
+        retry.time = real_time
     response = client.batch_get_item(RequestItems={tables["events"]: {"Keys": [{"eventId": {"S": k}} for k in keys]}})
     registered = sum(int(item["registeredCount"]["N"]) for item in response["Responses"][tables["events"]])
     return _report(

@@ -37,8 +37,7 @@ def configure_environment(env: MutableMapping[str, str]) -> str:
 
 def main() -> int:
     endpoint = configure_environment(os.environ)
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    from shared.errors import InternalError, ServiceUnavailableError
     from shared.managers import reconcile
     from shared.observability import logger
 
@@ -46,8 +45,9 @@ def main() -> int:
         handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     try:
         report = reconcile.default().reconcile_all()
-    except (BotoCoreError, ClientError) as exc:
-        print(f"[local.reconcile] error: cannot reconcile at {endpoint}: {exc}", file=sys.stderr)
+    except (ServiceUnavailableError, InternalError) as exc:
+        # The repositories' own errors; the AWS one they were raised from says what went wrong.
+        print(f"[local.reconcile] error: cannot reconcile at {endpoint}: {exc.__cause__ or exc}", file=sys.stderr)
         return 1
     print(json.dumps(report.to_dict(), indent=2))
     return 0

@@ -46,8 +46,18 @@ class PayloadTooLargeError(DomainError):
     status = 413
 
 
+class InternalError(DomainError):
+    """Our fault (an AWS error that is not about load, among others): the client hears only this
+    much; what went wrong is logged with the exception it was raised from."""
+
+    status = 500
+
+    def __init__(self, detail: str = "Internal server error") -> None:
+        super().__init__(detail)
+
+
 class ServiceUnavailableError(DomainError):
-    """DynamoDB kept refusing (throttling, contention): the client may retry later."""
+    """DynamoDB kept refusing (throttling, contention) or could not be reached: the client may retry later."""
 
     status = 503
     retry_after_seconds = 1

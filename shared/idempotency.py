@@ -37,7 +37,8 @@ from shared.api.serialize import to_json
 from shared.auth import caller_id
 from shared.errors import ConflictError, DomainError, InvalidRequestError, ServiceUnavailableError
 from shared.observability import logger
-from shared.repositories.dynamo import get_client, is_unavailable
+from shared.repositories.dynamo import get_client
+from shared.repositories.failures import is_unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from local import config
+from shared.repositories.dynamo import pages
 from tests.builders import ApiClient, ApiResponse, LambdaContext, matches_filter, stream_records
 
 
@@ -96,15 +97,8 @@ def stored_items(client: Any, tables: list[str] | None = None) -> dict[str, list
     """Every item of every table (or of `tables`), exactly as DynamoDB returns it, sorted."""
     found: dict[str, list[str]] = {}
     for table in tables if tables is not None else client.list_tables()["TableNames"]:
-        items: list[str] = []
-        params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-        while True:
-            response = client.scan(**params)
-            items.extend(json.dumps(item, sort_keys=True) for item in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        found[table] = sorted(items)
+        responses = pages(client, "scan", TableName=table, ConsistentRead=True)
+        found[table] = sorted(json.dumps(item, sort_keys=True) for response in responses for item in response["Items"])
     return found
 
 

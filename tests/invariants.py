@@ -6,23 +6,19 @@ from collections import Counter
 from typing import Any
 
 from shared.config import get_settings
-from shared.repositories.dynamo import deserialize
+from shared.repositories.dynamo import deserialize, pages
 
 
 def _items_of(client: Any, table: str, event_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "eventId = :event",
-        "ExpressionAttributeValues": {":event": {"S": event_id}},
-        "ConsistentRead": True,
-    }
-    while True:
-        response = client.query(**kwargs)
-        items.extend(deserialize(item) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return items
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    responses = pages(
+        client,
+        "query",
+        TableName=table,
+        KeyConditionExpression="eventId = :event",
+        ExpressionAttributeValues={":event": {"S": event_id}},
+        ConsistentRead=True,
+    )
+    return [deserialize(item) for response in responses for item in response.get("Items", [])]
 
 
 def snapshot(client: Any, event_id: str) -> dict[str, Any]:

@@ -13,14 +13,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from shared.managers import waitlist
+from shared.managers import promotion
 from shared.observability import logger, metrics, traced
-from shared.repositories.notifications import PromotionPublisher
 
 # Report every failed record, even when all fail: Lambda then bisects and retries from the
 # lowest failed one instead of treating the whole invocation as one error.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-publisher = PromotionPublisher()
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -28,9 +26,9 @@ def record_handler(record: DynamoDBRecord) -> None:
     old = (record.dynamodb.old_image if record.dynamodb else None) or {}
     new = (record.dynamodb.new_image if record.dynamodb else None) or {}
     if kind == "REMOVE" and old.get("status") == "confirmed":
-        waitlist.default().promote_all(old["eventId"])
+        promotion.default().seat_freed(old["eventId"])
     elif kind == "MODIFY" and old.get("status") == "waitlisted" and new.get("status") == "confirmed":
-        publisher.publish(new["eventId"], new["userId"], new["registeredAt"])
+        promotion.default().announce(new["eventId"], new["userId"], new["registeredAt"])
         metrics.add_metric(name="Promoted", unit=MetricUnit.Count, value=1)
         logger.info("Promoted", extra={"eventId": new["eventId"], "userId": new["userId"]})
     # Anything else: the event source filter already drops it; kept for runs without filters.

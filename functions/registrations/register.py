@@ -24,7 +24,7 @@ def register(eventId: EventIdPath, request: Annotated[RegistrationCreate, Body()
     user_id = auth.acting_as(auth.caller_of(app), request.userId)
     if user_id is None:
         raise InvalidRequestError("body.userId: Field required")
-    outcome = registrations.default().register_user(user_id, eventId)
+    outcome = registrations.default().register_user(eventId, user_id)
     action = "RegistrationConfirmed" if isinstance(outcome, Registration) else "Waitlisted"
     metrics.add_metric(name=action, unit=MetricUnit.Count, value=1)
     logger.info(action, extra={"eventId": eventId, "userId": user_id})

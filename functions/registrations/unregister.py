@@ -14,7 +14,7 @@ app = build_app()
 @app.delete("/events/<eventId>/registrations/<userId>")
 def unregister(eventId: EventIdPath, userId: UserIdPath):
     owner = auth.unregister_condition(auth.caller_of(app), userId)
-    was = registrations.default().unregister_user(userId, eventId, owner)
+    was = registrations.default().unregister_user(eventId, userId, owner)
     metrics.add_metric(name="Unregistered", unit=MetricUnit.Count, value=1)
     logger.info("Unregistered", extra={"eventId": eventId, "userId": userId, "was": was})
     what = "registration" if was == "confirmed" else "waitlist entry"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -28,6 +27,7 @@ from shared.config import get_settings
 from shared.errors import (
     DomainError,
     EventFullError,
+    InternalError,
     InvalidRequestError,
     PayloadTooLargeError,
     ServiceUnavailableError,
@@ -133,13 +133,6 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
         return body
 
 
-def _aws_errors() -> tuple[type[Exception], ...]:
-    """botocore's errors, without importing botocore: the functions that never call AWS (health,
-    openapi, docs, fallback) do not load it, and where it is not loaded none of its errors can occur."""
-    exceptions = sys.modules.get("botocore.exceptions")
-    return (exceptions.ClientError, exceptions.BotoCoreError) if exceptions else ()
-
-
 def build_app() -> APIGatewayRestResolver:
     settings = get_settings()
     app = APIGatewayRestResolver(
@@ -222,27 +215,14 @@ def build_app() -> APIGatewayRestResolver:
             # A business outcome worth counting: demand beyond capacity with no waitlist.
             metrics.add_metric(name="EventFull", unit=MetricUnit.Count, value=1)
             logger.info("EventFull", extra={"path": app.current_event.path})
+        elif isinstance(exc, InternalError):
+            # AWS errors arrive here already translated by the repositories (busy or unreachable
+            # is a ServiceUnavailableError, a 503 with Retry-After); the rest is our fault.
+            logger.exception("Internal error")
         return error_response(exc)
-
-    def aws_error(exc: Exception) -> Response:
-        # Reached once botocore's retries and ours are spent: busy or unreachable is the client's
-        # cue to retry later (each write is all or nothing, and a route with several steps is
-        # safe to repeat); anything else is our fault.
-        from botocore.exceptions import ClientError
-
-        from shared.repositories.dynamo import is_unavailable
-
-        if is_unavailable(exc):
-            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
-            logger.warning("DynamoDB unavailable", extra={"code": code})
-            return detail(503, "The service is busy, please retry", {"Retry-After": "1"})
-        logger.exception("DynamoDB error")
-        return detail(500, "Internal server error")
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response:
-        if isinstance(exc, _aws_errors()):
-            return aws_error(exc)
         logger.exception("Unhandled error")
         return detail(500, "Internal server error")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.models.domain import Event
-from shared.repositories.registrations import EventCounters
+from shared.repositories.transactions import EventCounters
 
 
 @dataclass(frozen=True)

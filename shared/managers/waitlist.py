@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from shared.auth import check_owner
 from shared.clock import utc_now
-from shared.errors import NotFoundError
+from shared.errors import InternalError, NotFoundError, ServiceUnavailableError
 from shared.models.domain import Page, WaitlistEntry
 from shared.observability import logger
-from shared.repositories.registrations import EventCounters, RegistrationRepository
+from shared.repositories.lookups import Lookups
+from shared.repositories.transactions import EventCounters
+from shared.repositories.waitlist import WaitlistRepository
 
 
 class InconsistentWaitlistError(RuntimeError):
@@ -20,18 +20,19 @@ class InconsistentWaitlistError(RuntimeError):
 
 
 class WaitlistManager:
-    def __init__(self, repository: RegistrationRepository) -> None:
+    def __init__(self, repository: WaitlistRepository, lookups: Lookups) -> None:
         self._repository = repository
+        self._lookups = lookups
 
-    def add_to_waitlist(self, user_id: str, event_id: str, seen: EventCounters) -> WaitlistEntry | EventCounters:
+    def add_to_waitlist(self, event_id: str, user_id: str, seen: EventCounters) -> WaitlistEntry | EventCounters:
         """Joins at the tail with the next ticket after the one `seen` on the event. Returns the
         entry with its live position, or fresh counters when the event changed meanwhile."""
-        joined = self._repository.try_join_waitlist(event_id, user_id, seen.waitlistSeq, utc_now())
+        joined = self._repository.try_join(event_id, user_id, seen.waitlistSeq, utc_now())
         if isinstance(joined, EventCounters):
             return joined
         try:
             position = self._repository.live_position(event_id, joined.ticket)
-        except (ClientError, BotoCoreError):
+        except (ServiceUnavailableError, InternalError):
             # The join has committed: answer 201 all the same, with the place the tail had when
             # the join was decided (GET …/waitlist tells the live one), rather than a 503 whose
             # retry would only hear "already on the waitlist".
@@ -42,15 +43,15 @@ class WaitlistManager:
     def get_next_position(self, event: EventCounters) -> int:
         return event.waitlistCount + 1
 
-    def remove_from_waitlist(self, user_id: str, event_id: str, ticket: int, owner: str | None = None) -> bool:
-        return self._repository.remove_waitlisted(event_id, user_id, ticket, owner)
+    def remove_from_waitlist(self, event_id: str, user_id: str, ticket: int, owner: str | None = None) -> bool:
+        return self._repository.remove(event_id, user_id, ticket, owner)
 
     def promote_from_waitlist(self, event_id: str) -> str | None:
         """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
         promoted user, or None when no seat is free or nobody waits."""
         refused: WaitlistEntry | None = None
         while True:
-            head = self._repository.head_of_waitlist(event_id)
+            head = self._repository.head(event_id)
             if head is None:
                 return None
             if head == refused:
@@ -79,7 +80,7 @@ class WaitlistManager:
     ) -> Page:
         """`owner`: when given, only the owner of the event may see it (else 403)."""
         page = self._repository.event_waitlist(event_id, limit, cursor)
-        names, event = self._repository.names([entry.userId for entry in page.items], also_event=event_id)
+        names, event = self._lookups.names([entry.userId for entry in page.items], also_event=event_id)
         if event is None:
             raise NotFoundError(f"Event {event_id} not found")
         check_owner(owner, event.get("ownerId"), event_id)
@@ -90,9 +91,9 @@ class WaitlistManager:
 
     def list_for_user(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
         page = self._repository.user_waitlist(user_id, limit, cursor)
-        if not page.items and not self._repository.user_exists(user_id):
+        if not page.items and not self._lookups.user_exists(user_id):
             raise NotFoundError(f"User {user_id} not found")
-        events = self._repository.events_by_id([entry.eventId for entry in page.items])
+        events = self._lookups.events_by_id([entry.eventId for entry in page.items])
         items = [
             {
                 **events[entry.eventId].to_dict(),
@@ -107,4 +108,4 @@ class WaitlistManager:
 
 @cache
 def default() -> WaitlistManager:
-    return WaitlistManager(RegistrationRepository())
+    return WaitlistManager(WaitlistRepository(), Lookups())

@@ -1,46 +1,25 @@
-"""The DynamoDB client (one per process, created lazily), (de)serialisation and error translation."""
+"""The DynamoDB client (one per process, created lazily) as repositories use it, (de)serialisation,
+and the reads every repository shares: one page of a list, every page of a query, batched gets."""
 
 from __future__ import annotations
 
-import random
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
+from shared import retry
 from shared.config import get_settings
 from shared.errors import InvalidRequestError, ServiceUnavailableError
+from shared.repositories.failures import BUSY, MAX_ATTEMPTS, guarded, retry_item_conflicts, retry_transaction
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-T = TypeVar("T")
-
-MAX_ATTEMPTS = 6  # per call, the first try included (botocore's `max_attempts: 5` counted retries)
-
-# Errors that mean "DynamoDB is busy, try again": botocore's standard retry mode already retries
-# them per call (TransactionConflictException through _retry_item_conflicts below); when they
-# still surface, the client gets a 503 with Retry-After.
-RETRYABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
-
-# Why a transaction may be cancelled with nothing wrong in the request: another transaction on
-# the same item, or throttling. No condition was evaluated false, so running it again is safe.
-_BUSY_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# Rounds of unprocessed BatchGetItem keys before giving up with a 503.
+BATCH_ATTEMPTS = 8
 
 
 @cache
@@ -61,19 +40,26 @@ def get_client() -> Any:
             retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}, connect_timeout=3, read_timeout=10
         ),
     )
-    client.meta.events.register("needs-retry.dynamodb", _retry_item_conflicts, unique_id="retry-item-conflicts")
+    client.meta.events.register("needs-retry.dynamodb", retry_item_conflicts, unique_id="retry-item-conflicts")
     return client
 
 
-def _retry_item_conflicts(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
-    """The one busy error standard mode leaves alone: a single-item write that met a transaction in
-    progress on its item (TransactionConflictException). DynamoDB refused it without applying it,
-    so it is retried like the others: bounded, with full jitter. Returns the delay, or None."""
-    if response is None or attempts >= MAX_ATTEMPTS:
-        return None
-    if response[1].get("Error", {}).get("Code") != "TransactionConflictException":
-        return None
-    return random.uniform(0, min(0.2, 0.025 * 2**attempts))
+class Dynamo:
+    """The client as repositories hold it: every call answers with DynamoDB's response or raises
+    one of the project's errors (failures.py), so no botocore exception leaves a repository."""
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client or get_client()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.client, name)  # looked up per call: tests patch the client's methods
+        if not callable(attribute):
+            return attribute  # `meta` and the like
+        return lambda **params: guarded(lambda: attribute(**params))
+
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        """TransactWriteItems, run again while only contention or throttling cancels it."""
+        guarded(lambda: retry_transaction(lambda: self.client.transact_write_items(TransactItems=items)))
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,57 +79,6 @@ def _plain(val: Any) -> Any:
     if type(val).__name__ == "Decimal":
         return int(val)
     return val
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
-    return list(exc.response.get("CancellationReasons") or [])
-
-
-def is_busy_cancellation(reasons: list[dict[str, Any]]) -> bool:
-    """A transaction cancelled only by contention or throttling (no condition failed): safe to retry."""
-    codes = {reason.get("Code") for reason in reasons} - {"None", None}
-    return bool(codes) and codes <= _BUSY_CANCELLATION_REASONS
-
-
-def backoff(attempt: int, base: float = 0.005, cap: float = 0.2) -> None:
-    """Full-jitter exponential backoff."""
-    time.sleep(random.uniform(0, min(cap, base * (2**attempt))))
-
-
-def is_busy(exc: ClientError) -> bool:
-    """DynamoDB refused for load or contention, not because of the request: a retry may succeed."""
-    code = error_code(exc)
-    return code in RETRYABLE_CODES or (
-        code == "TransactionCanceledException" and is_busy_cancellation(cancellation_reasons(exc))
-    )
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """What the client should hear as 503 + Retry-After once our retries are spent: DynamoDB busy,
-    or unreachable (connection refused, reset or timed out)."""
-    if isinstance(exc, ClientError):
-        return is_busy(exc)
-    return isinstance(exc, EndpointUnreachableError | HTTPClientError)
-
-
-def retry_transaction(operation: Callable[[], T]) -> T:
-    """Runs a transaction, retrying (bounded, with jitter) when it was cancelled only by contention
-    or throttling. Each attempt is all or nothing, so giving up leaves nothing half-applied."""
-    attempts = get_settings().transaction_attempts
-    for attempt in range(attempts):
-        try:
-            return operation()
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException" or not is_busy_cancellation(cancellation_reasons(exc)):
-                raise
-            if attempt == attempts - 1:
-                raise ServiceUnavailableError("The service is busy, please retry") from exc
-            backoff(attempt)
-    raise AssertionError("unreachable")
 
 
 def query_page(
@@ -166,6 +101,55 @@ def query_page(
         items = items[:limit]
         return items, {name: items[-1][name] for name in key_names}
     return items, response.get("LastEvaluatedKey")
+
+
+def pages(client: Any, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a Query or Scan, in order: the one loop over LastEvaluatedKey."""
+    while True:
+        response = getattr(client, operation)(**params)
+        yield response
+        if "LastEvaluatedKey" not in response:
+            return
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def batch_get(
+    client: Any, keys_by_table: dict[str, list[dict[str, Any]]], projections: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """BatchGetItem over several tables, 100 keys a call, strongly consistent, retrying unprocessed
+    keys with backoff (a 503 once BATCH_ATTEMPTS rounds left some). A projection naming `#name`
+    reads the attribute `name` (a reserved word)."""
+    pending = [(table, key) for table, keys in keys_by_table.items() for key in _unique(keys)]
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
+    attempt = 0
+    while pending:
+        chunk, pending = pending[:100], pending[100:]
+        request: dict[str, Any] = {}
+        for table, key in chunk:
+            entry = request.setdefault(table, {"Keys": [], "ConsistentRead": True})
+            entry["Keys"].append(key)
+            if table in projections:
+                entry["ProjectionExpression"] = projections[table]
+                if "#name" in projections[table]:
+                    entry["ExpressionAttributeNames"] = {"#name": "name"}
+        response = client.batch_get_item(RequestItems=request)
+        for table, items in response.get("Responses", {}).items():
+            found[table].extend(items)
+        unprocessed = response.get("UnprocessedKeys") or {}
+        if unprocessed:
+            attempt += 1
+            if attempt > BATCH_ATTEMPTS:
+                raise ServiceUnavailableError(BUSY)
+            retry.backoff(attempt)
+            pending = [(table, key) for table, spec in unprocessed.items() for key in spec["Keys"]] + pending
+    return found
+
+
+def _unique(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        seen.setdefault(repr(sorted((k, tuple(v.items())) for k, v in key.items())), key)
+    return list(seen.values())
 
 
 # The only numeric key attribute of the data model (Waitlist's sort key); every other key is a string.

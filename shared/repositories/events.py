@@ -8,17 +8,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.auth import not_owner
 from shared.config import get_settings
 from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import Event, Page
-from shared.repositories.dynamo import deserialize, error_code, get_client, query_page, serialize, value
+from shared.repositories.dynamo import Dynamo, deserialize, query_page, serialize, value
+from shared.repositories.failures import DynamoDBError
+from shared.repositories.keys import EVENT_LIVE, NOT_DELETING, OWNED_BY, event_key, is_live
 
 STATUS_INDEX = "StatusIndex"
-_NOT_DELETING = "attribute_not_exists(deleting)"
-_OWNED_BY = "ownerId = :owner"
 
 
 def event_from_item(item: dict[str, Any]) -> Event:
@@ -41,35 +39,28 @@ def event_from_item(item: dict[str, Any]) -> Event:
     )
 
 
-def is_live(item: dict[str, Any] | None) -> bool:
-    """An event item that exists and is not being deleted."""
-    return bool(item) and "deleting" not in item  # type: ignore[operator]
-
-
 class EventRepository:
     def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client or get_client()
+        self._client = Dynamo(client)
         self._table = table or get_settings().events_table
 
     def create(self, event: Event) -> None:
         item = serialize({**event.to_dict(), "waitlistSeq": 0, "generation": str(uuid.uuid4())})
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)")
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if exc.condition_failed:
                 raise ConflictError(f"Event {event.eventId} already exists") from exc
             raise
 
     def get(self, event_id: str) -> Event:
-        item = self._client.get_item(TableName=self._table, Key={"eventId": value(event_id)}, ConsistentRead=True).get(
-            "Item"
-        )
+        item = self._client.get_item(TableName=self._table, Key=event_key(event_id), ConsistentRead=True).get("Item")
         if not is_live(item):
             raise NotFoundError(f"Event {event_id} not found")
         return event_from_item(item)  # type: ignore[arg-type]
 
     def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page:
-        params: dict[str, Any] = {"TableName": self._table, "FilterExpression": _NOT_DELETING}
+        params: dict[str, Any] = {"TableName": self._table, "FilterExpression": NOT_DELETING}
         if status is None:
             items, next_cursor = query_page(self._client, "scan", params, limit, cursor, ("eventId",))
         else:
@@ -91,9 +82,9 @@ class EventRepository:
         values: dict[str, Any] = {":now": value(now)}
         sets = ["updatedAt = :now"]
         removes = []
-        condition = f"attribute_exists(eventId) AND {_NOT_DELETING}"
+        condition = EVENT_LIVE
         if owner is not None:
-            condition += f" AND {_OWNED_BY}"
+            condition += f" AND {OWNED_BY}"
             values[":owner"] = value(owner)
         for index, (field, new_value) in enumerate(sorted(changes.items())):
             names[f"#f{index}"] = field
@@ -108,7 +99,7 @@ class EventRepository:
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key={"eventId": value(event_id)},
+                Key=event_key(event_id),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
@@ -116,10 +107,10 @@ class EventRepository:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if not exc.condition_failed:
                 raise
-            old = exc.response.get("Item")
+            old = exc.item
             if not is_live(old):
                 raise NotFoundError(f"Event {event_id} not found") from exc
             if owner is not None and deserialize(old).get("ownerId") != owner:  # type: ignore[arg-type]
@@ -137,21 +128,21 @@ class EventRepository:
         condition = "attribute_exists(eventId)"
         values: dict[str, Any] = {":true": value(True), ":fresh": value(str(uuid.uuid4()))}
         if owner is not None:
-            condition += f" AND {_OWNED_BY}"
+            condition += f" AND {OWNED_BY}"
             values[":owner"] = value(owner)
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key={"eventId": value(event_id)},
+                Key=event_key(event_id),
                 UpdateExpression="SET deleting = :true, generation = if_not_exists(generation, :fresh)",
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
+        except DynamoDBError as exc:
+            if exc.condition_failed:
+                old = exc.item
                 if is_live(old) and owner is not None and deserialize(old).get("ownerId") != owner:  # type: ignore[arg-type]
                     raise not_owner(event_id) from exc
                 raise NotFoundError(f"Event {event_id} not found") from exc
@@ -164,10 +155,10 @@ class EventRepository:
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key={"eventId": value(event_id)},
+                Key=event_key(event_id),
                 ConditionExpression="generation = :generation",
                 ExpressionAttributeValues={":generation": value(generation)},
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if not exc.condition_failed:
                 raise

@@ -10,14 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.config import get_settings
-from shared.repositories.dynamo import deserialize, error_code, get_client, value
-from shared.repositories.events import is_live
-from shared.repositories.registrations import CONFIRMED, WAITLISTED
-
-_EVENT_LIVE = "attribute_exists(eventId) AND attribute_not_exists(deleting)"
+from shared.repositories.dynamo import Dynamo, deserialize, pages, value
+from shared.repositories.failures import DynamoDBError
+from shared.repositories.keys import CONFIRMED, EVENT_LIVE, NOT_DELETING, WAITLISTED, event_key, is_live
 
 
 @dataclass(frozen=True)
@@ -42,31 +38,28 @@ class ActualCounts:
 class ReconcileRepository:
     def __init__(self, client: Any = None) -> None:
         settings = get_settings()
-        self._client = client or get_client()
+        self._client = Dynamo(client)
         self._events = settings.events_table
         self._registrations = settings.registrations_table
         self._waitlist = settings.waitlist_table
 
     def live_event_ids(self) -> Iterator[str]:
         """Every event not being deleted, one Scan page at a time (only the keys are read)."""
-        params: dict[str, Any] = {
-            "TableName": self._events,
-            "ProjectionExpression": "eventId",
-            "FilterExpression": "attribute_not_exists(deleting)",
-        }
-        while True:
-            response = self._client.scan(**params)
-            for item in response.get("Items", []):
+        for page in pages(
+            self._client,
+            "scan",
+            TableName=self._events,
+            ProjectionExpression="eventId",
+            FilterExpression=NOT_DELETING,
+        ):
+            for item in page.get("Items", []):
                 yield item["eventId"]["S"]
-            if "LastEvaluatedKey" not in response:
-                return
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def counters(self, event_id: str) -> StoredCounters | None:
         """The event's counters now (strongly consistent); None when it is gone or being deleted."""
         item = self._client.get_item(
             TableName=self._events,
-            Key={"eventId": value(event_id)},
+            Key=event_key(event_id),
             ProjectionExpression="eventId, registeredCount, waitlistCount, #capacity, deleting",
             ExpressionAttributeNames={"#capacity": "capacity"},
             ConsistentRead=True,
@@ -94,7 +87,7 @@ class ReconcileRepository:
     def repair(self, event_id: str, seen: StoredCounters, actual: ActualCounts) -> bool:
         """Sets both counters to the actual counts if they still hold the values `seen` (and the
         event is still live). False when anything moved meanwhile: nothing was written."""
-        condition = [_EVENT_LIVE]
+        condition = [EVENT_LIVE]
         values: dict[str, Any] = {":registered": value(actual.confirmed), ":waiting": value(actual.waiting)}
         for name, seen_value in (("registeredCount", seen.registeredCount), ("waitlistCount", seen.waitlistCount)):
             if seen_value is None:
@@ -105,29 +98,25 @@ class ReconcileRepository:
         try:
             self._client.update_item(
                 TableName=self._events,
-                Key={"eventId": value(event_id)},
+                Key=event_key(event_id),
                 UpdateExpression="SET registeredCount = :registered, waitlistCount = :waiting",
                 ConditionExpression=" AND ".join(condition),
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if exc.condition_failed:
                 return False
             raise
         return True
 
     def _pages(self, table: str, event_id: str, **extra: Any) -> Iterator[dict[str, Any]]:
         """Every Query page of the event's items in `table`, strongly consistent."""
-        params: dict[str, Any] = {
-            "TableName": table,
-            "KeyConditionExpression": "eventId = :event",
-            "ExpressionAttributeValues": {":event": value(event_id)},
-            "ConsistentRead": True,
+        return pages(
+            self._client,
+            "query",
+            TableName=table,
+            KeyConditionExpression="eventId = :event",
+            ExpressionAttributeValues={":event": value(event_id)},
+            ConsistentRead=True,
             **extra,
-        }
-        while True:
-            response = self._client.query(**params)
-            yield response
-            if "LastEvaluatedKey" not in response:
-                return
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.config import get_settings
 from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import User
-from shared.repositories.dynamo import deserialize, error_code, get_client, serialize, value
+from shared.repositories.dynamo import Dynamo, deserialize, serialize
+from shared.repositories.failures import DynamoDBError
+from shared.repositories.keys import user_key
 
 
 def user_from_item(item: dict[str, Any]) -> User:
@@ -19,7 +19,7 @@ def user_from_item(item: dict[str, Any]) -> User:
 
 class UserRepository:
     def __init__(self, client: Any = None, table: str | None = None) -> None:
-        self._client = client or get_client()
+        self._client = Dynamo(client)
         self._table = table or get_settings().users_table
 
     def create(self, user: User) -> None:
@@ -29,15 +29,13 @@ class UserRepository:
                 Item=serialize(user.to_dict()),
                 ConditionExpression="attribute_not_exists(userId)",
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except DynamoDBError as exc:
+            if exc.condition_failed:
                 raise ConflictError(f"User {user.userId} already exists") from exc
             raise
 
     def get(self, user_id: str) -> User:
-        item = self._client.get_item(TableName=self._table, Key={"userId": value(user_id)}, ConsistentRead=True).get(
-            "Item"
-        )
+        item = self._client.get_item(TableName=self._table, Key=user_key(user_id), ConsistentRead=True).get("Item")
         if not item:
             raise NotFoundError(f"User {user_id} not found")
         return user_from_item(item)

@@ -66,7 +66,7 @@ def test_200_registrations_for_20_seats(live_dynamodb: Any) -> None:
 
     with ThreadPoolExecutor(32) as pool:
         outcomes = dict(
-            zip(people, pool.map(lambda u: attempt(lambda: registrations.default().register_user(u, event_id)), people))
+            zip(people, pool.map(lambda u: attempt(lambda: registrations.default().register_user(event_id, u)), people))
         )
 
     # Then exactly 20 are confirmed and 180 wait at positions 1..180, in the order they were told
@@ -89,7 +89,7 @@ def test_the_same_user_twenty_times_at_once(live_dynamodb: Any) -> None:
 
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(
-            pool.map(lambda _: attempt(lambda: registrations.default().register_user(person, event_id)), range(20))
+            pool.map(lambda _: attempt(lambda: registrations.default().register_user(event_id, person)), range(20))
         )
 
     assert sum(isinstance(o, Registration) for o in outcomes) == 1
@@ -101,11 +101,11 @@ def test_the_same_user_twenty_times_at_once(live_dynamodb: Any) -> None:
 def test_the_same_user_racing_onto_a_full_event(live_dynamodb: Any) -> None:
     event_id = new_event(capacity=1)
     holder, person = new_users(2)
-    registrations.default().register_user(holder, event_id)
+    registrations.default().register_user(event_id, holder)
 
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(
-            pool.map(lambda _: attempt(lambda: registrations.default().register_user(person, event_id)), range(20))
+            pool.map(lambda _: attempt(lambda: registrations.default().register_user(event_id, person)), range(20))
         )
 
     assert sum(isinstance(o, WaitlistEntry) for o in outcomes) == 1
@@ -121,7 +121,7 @@ def test_unregistrations_racing_registrations_with_stream_promotion(
     event_id = new_event(capacity=20)
     holders, waiters, newcomers = new_users(20), new_users(30), new_users(20)
     for person in holders + waiters:
-        registrations.default().register_user(person, event_id)
+        registrations.default().register_user(event_id, person)
     initial_order = [w["userId"] for w in full_waitlist(event_id)]
     assert initial_order == waiters
 
@@ -134,8 +134,8 @@ def test_unregistrations_racing_registrations_with_stream_promotion(
         kind, person = job
         manager = registrations.default()
         if kind == "leave":
-            return attempt(lambda: manager.unregister_user(person, event_id))
-        return attempt(lambda: manager.register_user(person, event_id))
+            return attempt(lambda: manager.unregister_user(event_id, person))
+        return attempt(lambda: manager.register_user(event_id, person))
 
     with ThreadPoolExecutor(16) as pool:
         outcomes = list(pool.map(run, jobs))

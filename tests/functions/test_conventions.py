@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from shared.config import get_settings
 from shared.managers.events import EventManager
 from shared.managers.users import UserManager
+from shared.repositories.dynamo import get_client
 from shared.repositories.events import EventRepository
 from tests.builders import ApiClient, ApiResponse
 from tests.helpers import assert_error, event_body, make_event, uid
@@ -237,7 +238,6 @@ class TestFaults:
         [
             RuntimeError("secret detail at /var/task/shared/managers/events.py line 42"),
             KeyError("eventId"),
-            ClientError({"Error": {"Code": "ValidationException", "Message": "table xyz-secret"}}, "GetItem"),
         ],
     )
     def test_unexpected_fault_is_500_internal_server_error_only(
@@ -245,6 +245,19 @@ class TestFaults:
     ) -> None:
         event = make_event(api)
         monkeypatch.setattr(EventRepository, "get", _raise(exc))
+
+        response = api.get(f"/events/{event['eventId']}")
+
+        assert response.status == 500
+        assert response.body == {"detail": "Internal server error"}
+
+    def test_a_dynamodb_error_that_is_not_about_load_is_500_internal_server_error_only(
+        self, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given DynamoDB refusing the request itself (the repository turns it into an internal error)
+        event = make_event(api)
+        invalid = ClientError({"Error": {"Code": "ValidationException", "Message": "table xyz-secret"}}, "GetItem")
+        monkeypatch.setattr(get_client(), "get_item", _raise(invalid))
 
         response = api.get(f"/events/{event['eventId']}")
 
@@ -264,7 +277,7 @@ class TestFaults:
 
     def test_dynamodb_throttling_is_503_with_retry_after(self, api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
         throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
-        monkeypatch.setattr(EventRepository, "get", _raise(throttled))
+        monkeypatch.setattr(get_client(), "get_item", _raise(throttled))
 
         response = api.get(f"/events/{uid('evt')}")
 

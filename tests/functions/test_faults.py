@@ -20,7 +20,8 @@ from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 from shared.config import get_settings
 from shared.idempotency import HEADER
-from shared.repositories.dynamo import MAX_ATTEMPTS, get_client
+from shared.repositories.dynamo import get_client
+from shared.repositories.failures import MAX_ATTEMPTS
 from tests.builders import ApiClient, ApiResponse
 from tests.helpers import delivered, invoke_promotion, make_event, make_users, register, uid
 from tests.invariants import check_invariants
@@ -131,8 +132,7 @@ def faults(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
     # botocore would sleep up to 1+2+4+8 s per exhausted throttled call; the policy (what is retried,
     # how often) is what these tests are about, not the waiting.
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
-    monkeypatch.setattr("shared.repositories.dynamo.backoff", lambda attempt, base=0, cap=0: None)
-    monkeypatch.setattr("shared.managers.registrations.backoff", lambda attempt, base=0, cap=0: None)
+    monkeypatch.setattr("shared.retry.backoff", lambda attempt, base=0, cap=0: None)
     monkeypatch.setenv("TRANSACTION_ATTEMPTS", str(TRANSACTIONS))
     get_settings.cache_clear()
     injector = Faults()

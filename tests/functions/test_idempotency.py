@@ -152,7 +152,7 @@ class TestConflicts:
         def first_request() -> Any:
             # The client gives up waiting and sends the same request again, while this one runs
             duplicates.append(api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("slow")))
-            return created(registrations.default().register_user(user, event_id).to_dict())
+            return created(registrations.default().register_user(event_id, user).to_dict())
 
         response = run_once(request, first_request, LambdaContext())
 
@@ -356,7 +356,7 @@ def test_concurrent_duplicates_never_both_run(live_dynamodb: Any) -> None:
     def operation() -> Any:
         executions.append(threading.current_thread().name)
         time.sleep(0.3)  # long enough for every duplicate to arrive while this one runs
-        return created(registrations.default().register_user(user_id, event_id).to_dict())
+        return created(registrations.default().register_user(event_id, user_id).to_dict())
 
     def send() -> Any:
         start.wait()

@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.promotion import handler as promotion
 from shared.config import get_settings
+from shared.managers import promotion as promotion_manager
 from shared.managers import waitlist
 from shared.repositories.dynamo import get_client
-from shared.repositories.registrations import RegistrationRepository
+from shared.repositories.waitlist import WaitlistRepository
 from tests.builders import ApiClient, stream_records
 from tests.helpers import delivered, full_event_with_waiters, invoke_promotion, make_event, make_users, register
 from tests.invariants import check_invariants, snapshot
@@ -111,10 +111,10 @@ def test_a_crash_half_way_is_finished_by_the_retry(
     for holder in holders:
         api.delete(f"/events/{event_id}/registrations/{holder}")
     batch = delivered(streams)
-    real_promote = RegistrationRepository.try_promote
+    real_promote = WaitlistRepository.try_promote
     promotions = {"done": 0}
 
-    def crash_after_first(self: RegistrationRepository, entry: Any, now: str) -> bool | None:
+    def crash_after_first(self: WaitlistRepository, entry: Any, now: str) -> bool | None:
         if promotions["done"] == 1:
             raise ConnectionError("Lambda lost its network half-way")
         outcome = real_promote(self, entry, now)
@@ -122,7 +122,7 @@ def test_a_crash_half_way_is_finished_by_the_retry(
         return outcome
 
     # When the first run crashes after one promotion
-    monkeypatch.setattr(RegistrationRepository, "try_promote", crash_after_first)
+    monkeypatch.setattr(WaitlistRepository, "try_promote", crash_after_first)
     first = invoke_promotion(batch)
     assert first["batchItemFailures"], "the crash must be reported so Lambda retries"
     assert confirmed(api, event_id) == [waiters[0]]
@@ -208,7 +208,7 @@ def test_a_refused_announcement_fails_its_record_for_a_retry(
 
 
 def promotion_handler_publisher() -> Any:
-    return promotion.publisher
+    return promotion_manager.default().publisher
 
 
 def test_a_waitlist_entry_without_its_marker_fails_loudly_instead_of_looping(api: ApiClient) -> None:

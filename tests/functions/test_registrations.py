@@ -366,7 +366,7 @@ def test_batch_reads_that_never_finish_end_in_503_not_a_hang(api: ApiClient, mon
         return {"Responses": {}, "UnprocessedKeys": RequestItems}
 
     monkeypatch.setattr(client, "batch_get_item", stuck)
-    monkeypatch.setattr("shared.repositories.registrations.backoff", lambda attempt: None)
+    monkeypatch.setattr("shared.retry.backoff", lambda attempt: None)
 
     response = api.get(f"/events/{event_id}/registrations")
 

@@ -141,7 +141,7 @@ def test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empti
             **config.FAKE_AWS,
         }
         result = subprocess.run(
-            [sys.executable, "-c", UNREGISTER, ada, event_id],
+            [sys.executable, "-c", UNREGISTER, event_id, ada],
             cwd=ROOT,
             env=environment,
             capture_output=True,

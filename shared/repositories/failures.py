@@ -1,0 +1,151 @@
+"""AWS failures, turned into the project's own errors before they leave a repository.
+
+Busy (throttling, contention, DynamoDB's own 5xx) or unreachable (connection refused, reset or
+timed out), once botocore's retries and ours are spent, is ServiceUnavailableError: a 503 with
+Retry-After, for each write is all or nothing and a route with several steps is safe to repeat.
+Anything else is DynamoDBError, an InternalError (500) that a repository may still read — a
+failed condition, a cancelled transaction's reasons — before deciding what it means.
+
+Also here: what counts as busy, and the bounded retries of busy transactions and item conflicts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachableError
+
+from shared import retry
+from shared.config import get_settings
+from shared.errors import DomainError, InternalError, ServiceUnavailableError
+from shared.observability import logger
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 6  # per call, the first try included (botocore's `max_attempts: 5` counted retries)
+BUSY = "The service is busy, please retry"
+
+# Errors that mean "DynamoDB is busy, try again": botocore's standard retry mode already retries
+# them per call (TransactionConflictException through retry_item_conflicts below); when they
+# still surface, the client gets a 503 with Retry-After.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+# Why a transaction may be cancelled with nothing wrong in the request: another transaction on
+# the same item, or throttling. No condition was evaluated false, so running it again is safe.
+_BUSY_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+class DynamoDBError(InternalError):
+    """DynamoDB refused a request for a reason that is not load: a failed condition, a cancelled
+    transaction, an invalid request. Repositories read `code`, `reasons` and `item`; one that
+    none of them handles answers 500, its cause logged and never shown."""
+
+    def __init__(self, exc: ClientError) -> None:
+        super().__init__()
+        self.code = error_code(exc)
+        self.reasons = cancellation_reasons(exc)
+        # The item as it was, when a single-item write asked for it (ReturnValuesOnConditionCheckFailure).
+        self.item: dict[str, Any] | None = exc.response.get("Item")
+
+    @property
+    def condition_failed(self) -> bool:
+        return self.code == "ConditionalCheckFailedException"
+
+    def failed(self, index: int) -> bool:
+        """The transaction was cancelled because the condition of its action `index` failed."""
+        return (
+            self.code == "TransactionCanceledException"
+            and len(self.reasons) > index
+            and self.reasons[index].get("Code") == "ConditionalCheckFailed"
+        )
+
+    def old_item(self, index: int) -> dict[str, Any] | None:
+        """The item behind a failed action of a transaction (when the action asked for it)."""
+        return self.reasons[index].get("Item") if len(self.reasons) > index else None
+
+
+def guarded(operation: Callable[[], T]) -> T:
+    """Runs one DynamoDB call; an AWS failure leaves as one of the project's errors."""
+    try:
+        return operation()
+    except (ClientError, BotoCoreError) as exc:
+        raise translated(exc) from exc
+
+
+def translated(exc: ClientError | BotoCoreError) -> DomainError:
+    if is_unavailable(exc):
+        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        logger.warning("DynamoDB unavailable", extra={"code": code})
+        return ServiceUnavailableError(BUSY)
+    if isinstance(exc, ClientError):
+        return DynamoDBError(exc)
+    return InternalError()
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
+    return list(exc.response.get("CancellationReasons") or [])
+
+
+def is_busy_cancellation(reasons: list[dict[str, Any]]) -> bool:
+    """A transaction cancelled only by contention or throttling (no condition failed): safe to retry."""
+    codes = {reason.get("Code") for reason in reasons} - {"None", None}
+    return bool(codes) and codes <= _BUSY_CANCELLATION_REASONS
+
+
+def is_busy(exc: ClientError) -> bool:
+    """DynamoDB refused for load or contention, not because of the request: a retry may succeed."""
+    code = error_code(exc)
+    return code in RETRYABLE_CODES or (
+        code == "TransactionCanceledException" and is_busy_cancellation(cancellation_reasons(exc))
+    )
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """What the client should hear as 503 + Retry-After once our retries are spent: DynamoDB busy,
+    or unreachable (connection refused, reset or timed out)."""
+    if isinstance(exc, ClientError):
+        return is_busy(exc)
+    return isinstance(exc, EndpointUnreachableError | HTTPClientError)
+
+
+def retry_transaction(operation: Callable[[], T]) -> T:
+    """Runs a transaction, retrying (bounded, with jitter) when it was cancelled only by contention
+    or throttling. Each attempt is all or nothing, so giving up leaves nothing half-applied."""
+    attempts = get_settings().transaction_attempts
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException" or not is_busy_cancellation(cancellation_reasons(exc)):
+                raise
+            if attempt == attempts - 1:
+                raise ServiceUnavailableError(BUSY) from exc
+            retry.backoff(attempt)
+    raise AssertionError("unreachable")
+
+
+def retry_item_conflicts(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
+    """The one busy error standard mode leaves alone: a single-item write that met a transaction in
+    progress on its item (TransactionConflictException). DynamoDB refused it without applying it,
+    so it is retried like the others: bounded, with full jitter. Returns the delay, or None."""
+    if response is None or attempts >= MAX_ATTEMPTS:
+        return None
+    if response[1].get("Error", {}).get("Code") != "TransactionConflictException":
+        return None
+    return random.uniform(0, min(0.2, 0.025 * 2**attempts))

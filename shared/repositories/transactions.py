@@ -1,0 +1,115 @@
+"""What the transactions across tables share: the event's side of a registration, a join or an
+unregistration (its conditions, the counters it hands back when they fail) and the reading of a
+cancelled transaction's reasons into the project's errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.auth import not_owner
+from shared.errors import ConflictError, NotFoundError
+from shared.models.fields import OPEN_STATUSES
+from shared.repositories.dynamo import deserialize, value
+from shared.repositories.failures import DynamoDBError
+from shared.repositories.keys import EVENT_LIVE, OWNED_BY, WAITLISTED, is_live, user_key
+
+ONE = value(1)
+ZERO = value(0)
+SEAT_FREE = "(attribute_not_exists(#capacity) OR registeredCount < #capacity)"
+NO_SEAT_FOR_NEWCOMER = "(waitlistCount > :zero OR registeredCount >= #capacity)"
+STATUS_AND_CAPACITY = {"#status": "status", "#capacity": "capacity"}
+
+
+@dataclass(frozen=True)
+class EventCounters:
+    """The event's state as DynamoDB returned it when a condition failed."""
+
+    status: str
+    capacity: int | None
+    registeredCount: int
+    waitlistCount: int
+    waitlistEnabled: bool
+    waitlistSeq: int
+
+
+def counters(item: dict[str, Any]) -> EventCounters:
+    data = deserialize(item)
+    return EventCounters(
+        status=data["status"],
+        capacity=data.get("capacity"),
+        registeredCount=data.get("registeredCount", 0),
+        waitlistCount=data.get("waitlistCount", 0),
+        waitlistEnabled=bool(data.get("waitlistEnabled", False)),
+        waitlistSeq=data.get("waitlistSeq", 0),
+    )
+
+
+def failed(reason: dict[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
+
+
+def user_exists(users_table: str, user_id: str) -> dict[str, Any]:
+    """The ConditionCheck that the user exists."""
+    return {
+        "ConditionCheck": {
+            "TableName": users_table,
+            "Key": user_key(user_id),
+            "ConditionExpression": "attribute_exists(userId)",
+        }
+    }
+
+
+def event_condition(owner: str | None) -> dict[str, Any]:
+    """The event update of an unregistration: the event is live and, with `owner`, is theirs."""
+    if owner is None:
+        return {"ConditionExpression": EVENT_LIVE, "ExpressionAttributeValues": {":one": ONE}}
+    return {
+        "ConditionExpression": f"{EVENT_LIVE} AND {OWNED_BY}",
+        "ExpressionAttributeValues": {":one": ONE, ":owner": value(owner)},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def check_owner(exc: DynamoDBError, index: int, event_id: str, owner: str | None) -> None:
+    """403 when the event exists but is not `owner`'s — before saying whether the user is
+    registered there, which is none of a stranger's business."""
+    reasons = exc.reasons
+    if owner is None or len(reasons) <= index or not failed(reasons[index]):
+        return
+    event = reasons[index].get("Item")
+    if is_live(event) and deserialize(event).get("ownerId") != owner:  # type: ignore[arg-type]
+        raise not_owner(event_id) from exc
+
+
+def raise_if_event_gone(exc: DynamoDBError, index: int, event_id: str) -> None:
+    """Once an event is being deleted it is 404 to every write, unregistering included."""
+    if exc.failed(index):
+        raise NotFoundError(f"Event {event_id} not found") from exc
+
+
+def registration_not_found(event_id: str, user_id: str) -> NotFoundError:
+    return NotFoundError(f"User {user_id} is neither registered nor waiting for event {event_id}")
+
+
+def no_seat_or_raise(exc: DynamoDBError, event_id: str, user_id: str) -> EventCounters:
+    """Reads a cancelled register/join transaction: [event, user, registration, …]."""
+    reasons = exc.reasons
+    if exc.code != "TransactionCanceledException" or len(reasons) < 3:
+        raise exc
+    event_reason, user_reason, registration_reason = reasons[0], reasons[1], reasons[2]
+    event_item = event_reason.get("Item")
+    if failed(event_reason) and not is_live(event_item):
+        raise NotFoundError(f"Event {event_id} not found") from exc
+    if failed(user_reason):
+        raise NotFoundError(f"User {user_id} not found") from exc
+    if failed(registration_reason):
+        existing = deserialize(registration_reason.get("Item") or {}).get("status")
+        where = "on the waitlist" if existing == WAITLISTED else "registered"
+        raise ConflictError(f"User {user_id} is already {where} for event {event_id}") from exc
+    if not failed(event_reason):
+        raise exc
+    found = counters(event_item)  # type: ignore[arg-type]
+    if found.status not in OPEN_STATUSES:
+        raise ConflictError(f"Event {event_id} is not open for registration (status: {found.status})") from exc
+    return found
