@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from shared.managers import waitlist
-from shared.observability import logger, metrics, traced
+from shared.observability import logger, metrics, observed
 from shared.repositories.notifications import PromotionPublisher
 
 # Report every failed record, even when all fail: Lambda then bisects and retries from the
@@ -36,8 +36,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     # Anything else: the event source filter already drops it; kept for runs without filters.
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
+def handle(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+lambda_handler = observed(handle)
