@@ -5,7 +5,6 @@ imported only then: the X-Ray SDK alone costs ~170 ms of cold start."""
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,15 +12,16 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
 from shared import snapstart
+from shared.config import get_settings
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "event-registrations"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EventRegistrations"))
+logger = Logger(service=get_settings().service_name)
+metrics = Metrics(namespace=get_settings().metrics_namespace)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def tracing_enabled() -> bool:
-    return os.environ.get("TRACING_ENABLED", "false").lower() == "true"
+    return get_settings().tracing_enabled
 
 
 def traced(handler: Handler) -> Handler:
