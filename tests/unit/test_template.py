@@ -348,6 +348,26 @@ def test_cors_comes_from_one_configuration(template: dict[str, Any]) -> None:
         assert origin == "'*'"
 
 
+def test_the_fallback_answers_any_method_on_every_path_and_every_path_has_its_preflight(
+    template: dict[str, Any],
+) -> None:
+    """plugins/routes.js: the fallback's ANY events and every http event's CORS come from the one
+    route list, serverless.yml's http events (shared/api/routes.json is its copy)."""
+    from shared.api.routes import ROUTES
+
+    resources = template["Resources"]
+    catch_all, preflights = set(), set()
+    for method in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Method"):
+        path = _path(resources, method["ResourceId"]) or "/"
+        if method["HttpMethod"] == "ANY":
+            assert '"FallbackLambdaFunction"' in json.dumps(method["Integration"]), path
+            catch_all.add(path)
+        elif method["HttpMethod"] == "OPTIONS":
+            preflights.add(path)
+    assert catch_all == {"/", "/{proxy+}", *ROUTES}
+    assert preflights == catch_all
+
+
 def _skips(resource: dict[str, Any]) -> dict[str, str]:
     return {s["id"]: s["comment"] for s in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
 
