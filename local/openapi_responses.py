@@ -5,6 +5,8 @@ every route shares (400, 413, 429, 500, 503, headers)."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -92,7 +94,8 @@ MODELS: list[type[BaseModel]] = [
 
 # (method, path) → (success status, description, body: model name, "[model name]" for an array,
 # or "Confirmed|Waitlisted" for either), and the route's own errors: status → when it happens.
-# The errors every route shares (400, 413, 429, 500, 503) are added by local.openapi.
+# The errors every route shares (400, 413, 429, 500, 503) are added by local.openapi. A route
+# without an entry keeps what Powertools derives from its handler (200 and its return type).
 _NO_EVENT = "No event with this eventId"
 _NO_USER = "No user with this userId"
 _KEY_REUSED = "the Idempotency-Key was already used with another body, or its first request is still running"
@@ -160,26 +163,41 @@ ROUTES: dict[tuple[str, str], tuple[int, str, str, dict[int, str]]] = {
     ),
 }
 
-# Short, stable operationIds (Powertools derives them from function name and path): they name the
-# functions of generated clients, and the links below point at them.
-OPERATION_IDS = {
-    ("get", "/health"): "health",
-    ("post", "/events"): "createEvent",
-    ("get", "/events"): "listEvents",
-    ("get", "/events/{eventId}"): "getEvent",
-    ("put", "/events/{eventId}"): "updateEvent",
-    ("delete", "/events/{eventId}"): "deleteEvent",
-    ("post", "/users"): "createUser",
-    ("get", "/users/{userId}"): "getUser",
-    ("get", "/users/{userId}/registrations"): "listUserRegistrations",
-    ("get", "/users/{userId}/waitlist"): "listUserWaitlist",
-    ("post", "/events/{eventId}/registrations"): "register",
-    ("delete", "/events/{eventId}/registrations/{userId}"): "unregister",
-    ("get", "/events/{eventId}/registrations"): "listEventRegistrations",
-    ("get", "/events/{eventId}/waitlist"): "listEventWaitlist",
-}
 
-IDEMPOTENT = {("post", "/events"), ("post", "/users"), ("post", "/events/{eventId}/registrations")}
+def _operation_ids() -> dict[tuple[str, str], str]:
+    """Short, stable operationIds (Powertools derives them from function name and path): the name
+    of the serverless.yml function that serves the route. They name the functions of generated
+    clients, and the links below point at them."""
+    from local.config import load
+
+    return {
+        (event["http"]["method"].lower(), "/" + event["http"]["path"].strip("/")): name
+        for name, function in load()["functions"].items()
+        for event in function.get("events", [])
+        if "http" in event
+    }
+
+
+OPERATION_IDS = _operation_ids()
+
+
+@cache
+def idempotent_operations() -> frozenset[tuple[str, str]]:
+    """(method, path) of every route `shared.idempotency.idempotent` guards: they take the
+    Idempotency-Key header and answer Idempotent-Replayed. Read off the imported resolvers."""
+    import importlib
+
+    from local.openapi import documented_modules
+    from shared.idempotency import MARK
+
+    found = set()
+    for module in documented_modules():
+        app = importlib.import_module(module).app
+        for route in app._static_routes + app._dynamic_routes:
+            if getattr(route.func, MARK, False):
+                found.add((route.method.lower(), re.sub(r"<(\w+)>", r"{\1}", route.path)))
+    return frozenset(found)
+
 
 # OpenAPI links: which answer yields the ids another operation takes, so that clients, generators
 # and stateful fuzzers can chain calls (create event → create users → register → list → unregister
@@ -294,9 +312,11 @@ def describe_routes(document: dict[str, Any], error: Any) -> None:
     (`error(description)` builds one)."""
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
-            if (method, path) not in ROUTES:
+            if (method, path) not in OPERATION_IDS:
                 continue
             operation["operationId"] = OPERATION_IDS[(method, path)]
+            if (method, path) not in ROUTES:
+                continue
             status, description, body, errors = ROUTES[(method, path)]
             responses = operation["responses"]
             responses.pop("200", None) or responses.pop(200, None)

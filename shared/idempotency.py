@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Attribute set on every route function `idempotent` guards.
+MARK = "takes_idempotency_key"
 EXPIRES_AFTER_SECONDS = 60 * 60
 _KEY_PREFIX = "idempotency-key"
 # 1-200 printable ASCII characters; none at either end is a space, which HTTP would strip anyway.
@@ -95,6 +97,8 @@ def idempotent(
 
         # Resolved here, against the route's own module, in case its annotations are strings.
         guarded.__signature__ = inspect.signature(route, eval_str=True)  # type: ignore[attr-defined]
+        # How the OpenAPI document finds the routes that take an Idempotency-Key (local/openapi_responses.py).
+        setattr(guarded, MARK, True)
         return guarded  # type: ignore[return-value]
 
     return decorate

@@ -31,17 +31,24 @@ def test_the_committed_route_list_is_fresh() -> None:
 
 def test_the_fallback_declares_no_route_of_its_own() -> None:
     # plugins/routes.js gives it ANY on every path (tests/unit/test_template.py checks the result).
-    fallback = config.load()["functions"][FALLBACK]
+    fallback = config._raw()["functions"][FALLBACK]
     assert not [event for event in fallback.get("events", []) if "http" in event]
+
+
+def test_the_fallback_catches_any_method_on_every_path_as_the_plugin_says() -> None:
+    fallback = config.load()["functions"][FALLBACK]
+    http = [(e["http"]["path"], e["http"]["method"].upper()) for e in fallback["events"] if "http" in e]
+    # Everything else, and any method on a known path (the route's own method wins over ANY).
+    assert sorted(http) == sorted([("/", "ANY"), ("/{proxy+}", "ANY")] + [(path, "ANY") for path in ROUTES])
 
 
 def test_every_route_decorator_in_a_function_module_is_deployed_by_its_function() -> None:
     """The other direction of test_each_handler_module_serves_its_declared_route: a route written
     in a module but missing from serverless.yml (or declared by another function) fails here."""
     deployed: dict[tuple[str, str], str] = {}
-    for function in config.load()["functions"].values():
+    for name, function in config.load()["functions"].items():
         module = function["handler"].rsplit(".", 1)[0]
-        for event in function.get("events", []):
+        for event in function.get("events", []) if name != FALLBACK else []:
             if "http" in event:
                 deployed[(event["http"]["method"].upper(), "/" + event["http"]["path"].strip("/"))] = module
     written: dict[tuple[str, str], str] = {}

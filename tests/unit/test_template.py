@@ -368,6 +368,26 @@ def test_the_fallback_answers_any_method_on_every_path_and_every_path_has_its_pr
     assert preflights == catch_all
 
 
+def test_the_local_view_of_serverless_yml_has_the_events_osls_packages(dev: Packaged) -> None:
+    # local/config.py repeats plugins/routes.js for the tests and the local tooling.
+    def http_events(functions: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        return {
+            name: [
+                {key: event["http"][key] for key in ("path", "method", "cors")}
+                for event in function.get("events", [])
+                if "http" in event
+            ]
+            for name, function in functions.items()
+        }
+
+    packaged = http_events(dev.service["functions"])
+    local = http_events(config.load()["functions"])
+    assert {name: [(e["path"], e["method"]) for e in events] for name, events in local.items()} == {
+        name: [(e["path"], e["method"]) for e in events] for name, events in packaged.items()
+    }
+    assert all(event["cors"] for events in packaged.values() for event in events)
+
+
 def _skips(resource: dict[str, Any]) -> dict[str, str]:
     return {s["id"]: s["comment"] for s in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
 
