@@ -373,7 +373,11 @@ def test_the_local_view_of_serverless_yml_has_the_events_osls_packages(dev: Pack
     def http_events(functions: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         return {
             name: [
-                {key: event["http"][key] for key in ("path", "method", "cors")}
+                # osls keeps paths without their leading slash
+                {
+                    **{key: event["http"][key] for key in ("method", "cors")},
+                    "path": "/" + event["http"]["path"].strip("/"),
+                }
                 for event in function.get("events", [])
                 if "http" in event
             ]
