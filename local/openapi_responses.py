@@ -170,9 +170,11 @@ def _operation_ids() -> dict[tuple[str, str], str]:
     clients, and the links below point at them."""
     from local.config import load
 
+    service = load()
     return {
         (event["http"]["method"].lower(), "/" + event["http"]["path"].strip("/")): name
-        for name, function in load()["functions"].items()
+        for name, function in service["functions"].items()
+        if name != service["custom"]["routes"]["fallbackFunction"]
         for event in function.get("events", [])
         if "http" in event
     }
@@ -281,6 +283,40 @@ LINKS: dict[tuple[str, str], dict[str, _Link]] = {
         "ListEventWaitlist": (("get", "/events/{eventId}/waitlist"), {"eventId": "$request.path.eventId"}, None),
     },
 }
+
+
+# Where a path's ids come from when no link above feeds them: the answer that creates them. A new
+# route with ids in its path is linked from there by default, so it needs no entry of its own.
+_CREATORS: dict[frozenset[str], tuple[tuple[str, str], dict[str, str]]] = {
+    frozenset({"eventId"}): (("post", "/events"), {"eventId": _EVENT_ID}),
+    frozenset({"userId"}): (("post", "/users"), {"userId": _USER_ID}),
+    frozenset({"eventId", "userId"}): (
+        ("post", "/events/{eventId}/registrations"),
+        {"eventId": _EVENT_ID, "userId": _USER_ID},
+    ),
+}
+
+
+def _path_ids(path: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\{(\w+)\}", path))
+
+
+def _default_links() -> None:
+    fed = {
+        target
+        for links in LINKS.values()
+        for target, parameters, _ in links.values()
+        if set(parameters) == _path_ids(target[1])
+    }
+    for target in OPERATION_IDS:
+        ids = _path_ids(target[1])
+        if ids and target not in fed and ids in _CREATORS:
+            source, parameters = _CREATORS[ids]
+            name = OPERATION_IDS[target][:1].upper() + OPERATION_IDS[target][1:]
+            LINKS.setdefault(source, {}).setdefault(name, (target, parameters, None))
+
+
+_default_links()
 
 
 def _ref(name: str) -> dict[str, Any]:
