@@ -22,12 +22,20 @@ class Routes {
     if (!fallback) throw new Error('custom.routes.fallbackFunction must name a function');
     if (!settings.cors) throw new Error('custom.routes.cors must give the http events their cors');
 
+    // A copy per event, shaped as osls's schema validation leaves a written `cors:` (it coerces a
+    // string `headers` to a one-item array); the events added here come after that validation, and
+    // serverless-offline refuses a string.
+    const cors = () => {
+      const copy = { ...settings.cors };
+      if (typeof copy.headers === 'string') copy.headers = [copy.headers];
+      return copy;
+    };
     const paths = ['/', '/{proxy+}'];
     for (const [name, fn] of Object.entries(service.functions)) {
       for (const event of fn.events || []) {
         if (!event.http) continue;
         if (typeof event.http !== 'object') throw new Error(`${name}: write its http event as {path, method}`);
-        if (event.http.cors === undefined) event.http.cors = settings.cors;
+        if (event.http.cors === undefined) event.http.cors = cors();
         if (fn === fallback) throw new Error(`${name}: its http events come from plugins/routes.js`);
         const path = `/${event.http.path.replace(/^\/+|\/+$/g, '')}`;
         if (!paths.includes(path)) paths.push(path);
@@ -35,7 +43,7 @@ class Routes {
     }
     fallback.events = [
       ...(fallback.events || []),
-      ...paths.map((path) => ({ http: { path, method: 'any', cors: settings.cors } })),
+      ...paths.map((path) => ({ http: { path, method: 'any', cors: cors() } })),
     ];
   }
 }
