@@ -90,8 +90,9 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## make openapi: regenerate openapi.json from the functions' resolvers
+## make openapi: regenerate openapi.json (from the functions' resolvers) and shared/api/routes.json (from serverless.yml)
 openapi: $(STAMP)
+	$(PY) -m local.routes > shared/api/routes.json.tmp && mv shared/api/routes.json.tmp shared/api/routes.json
 	$(PY) -m local.openapi > openapi.json.tmp && mv openapi.json.tmp openapi.json
 
 ## make fuzz: schemathesis (--checks all, every phase) on openapi.json against a local stack it starts and stops; FUZZ_SEED, FUZZ_EXAMPLES (100)

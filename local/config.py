@@ -105,7 +105,28 @@ def _raw() -> dict[str, Any]:
 @cache
 def load(stage: str = "dev") -> dict[str, Any]:
     raw = _raw()
-    return _resolve(raw, raw, stage)
+    return _with_route_defaults(_resolve(raw, raw, stage))
+
+
+def _with_route_defaults(service: dict[str, Any]) -> dict[str, Any]:
+    """What plugins/routes.js adds before osls reads the functions: each http event's CORS, and
+    the fallback function's ANY on `/`, `/{proxy+}` and every declared path (tests/unit/
+    test_template.py compares the two)."""
+    settings = service["custom"]["routes"]
+    fallback = service["functions"][settings["fallbackFunction"]]
+    paths = ["/", "/{proxy+}"]
+    for function in service["functions"].values():
+        for event in function.get("events", []):
+            if "http" in event:
+                event["http"].setdefault("cors", settings["cors"])
+                path = "/" + event["http"]["path"].strip("/")
+                if path not in paths:
+                    paths.append(path)
+    fallback["events"] = [
+        *fallback.get("events", []),
+        *({"http": {"path": path, "method": "any", "cors": settings["cors"]}} for path in paths),
+    ]
+    return service
 
 
 def parameter_variables() -> dict[str, str]:

@@ -148,15 +148,16 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     list with more pages sets X-Next-Token, CORS headers on every answer, and the
     `Idempotency-Key` header of the POST routes. Route-specific answers (201, 404, 409, response
     bodies, links) belong to local.openapi_responses."""
-    from local.openapi_responses import IDEMPOTENT, describe_routes
+    from local.openapi_responses import describe_routes, idempotent_operations
     from local.openapi_responses import schemas as route_schemas
     from shared.api import NEXT_TOKEN_HEADER
     from shared.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER
 
     describe_routes(document, _error)
+    idempotent = idempotent_operations()
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
-            if (method, path) in IDEMPOTENT:
+            if (method, path) in idempotent:
                 # Described, not listed under `parameters`: a generator of requests (a fuzzer's
                 # stateful phase) would send the same simple key and body in unrelated scenarios,
                 # get the first answer replayed as the contract says (even for a registration
@@ -179,7 +180,7 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
                 headers = response.setdefault("headers", {})
                 if 200 <= code < 300 and any(p["name"] == "nextToken" for p in parameters):
                     headers.update(_header_refs(NEXT_TOKEN_HEADER))
-                if 200 <= code < 300 and (method, path) in IDEMPOTENT:
+                if 200 <= code < 300 and (method, path) in idempotent:
                     headers.update(_header_refs(REPLAYED_HEADER))
                 if code == 503:
                     headers.update(_header_refs("Retry-After"))

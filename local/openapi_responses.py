@@ -5,6 +5,8 @@ every route shares (400, 413, 429, 500, 503, headers)."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -92,7 +94,8 @@ MODELS: list[type[BaseModel]] = [
 
 # (method, path) → (success status, description, body: model name, "[model name]" for an array,
 # or "Confirmed|Waitlisted" for either), and the route's own errors: status → when it happens.
-# The errors every route shares (400, 413, 429, 500, 503) are added by local.openapi.
+# The errors every route shares (400, 413, 429, 500, 503) are added by local.openapi. A route
+# without an entry keeps what Powertools derives from its handler (200 and its return type).
 _NO_EVENT = "No event with this eventId"
 _NO_USER = "No user with this userId"
 _KEY_REUSED = "the Idempotency-Key was already used with another body, or its first request is still running"
@@ -152,26 +155,43 @@ ROUTES: dict[tuple[str, str], tuple[int, str, str, dict[int, str]]] = {
     ),
 }
 
-# Short, stable operationIds (Powertools derives them from function name and path): they name the
-# functions of generated clients, and the links below point at them.
-OPERATION_IDS = {
-    ("get", "/health"): "health",
-    ("post", "/events"): "createEvent",
-    ("get", "/events"): "listEvents",
-    ("get", "/events/{eventId}"): "getEvent",
-    ("put", "/events/{eventId}"): "updateEvent",
-    ("delete", "/events/{eventId}"): "deleteEvent",
-    ("post", "/users"): "createUser",
-    ("get", "/users/{userId}"): "getUser",
-    ("get", "/users/{userId}/registrations"): "listUserRegistrations",
-    ("get", "/users/{userId}/waitlist"): "listUserWaitlist",
-    ("post", "/events/{eventId}/registrations"): "register",
-    ("delete", "/events/{eventId}/registrations/{userId}"): "unregister",
-    ("get", "/events/{eventId}/registrations"): "listEventRegistrations",
-    ("get", "/events/{eventId}/waitlist"): "listEventWaitlist",
-}
 
-IDEMPOTENT = {("post", "/events"), ("post", "/users"), ("post", "/events/{eventId}/registrations")}
+def _operation_ids() -> dict[tuple[str, str], str]:
+    """Short, stable operationIds (Powertools derives them from function name and path): the name
+    of the serverless.yml function that serves the route. They name the functions of generated
+    clients, and the links below point at them."""
+    from local.config import load
+
+    service = load()
+    return {
+        (event["http"]["method"].lower(), "/" + event["http"]["path"].strip("/")): name
+        for name, function in service["functions"].items()
+        if name != service["custom"]["routes"]["fallbackFunction"]
+        for event in function.get("events", [])
+        if "http" in event
+    }
+
+
+OPERATION_IDS = _operation_ids()
+
+
+@cache
+def idempotent_operations() -> frozenset[tuple[str, str]]:
+    """(method, path) of every route `shared.idempotency.idempotent` guards: they take the
+    Idempotency-Key header and answer Idempotent-Replayed. Read off the imported resolvers."""
+    import importlib
+
+    from local.openapi import documented_modules
+    from shared.idempotency import MARK
+
+    found = set()
+    for module in documented_modules():
+        app = importlib.import_module(module).app
+        for route in app._static_routes + app._dynamic_routes:
+            if getattr(route.func, MARK, False):
+                found.add((route.method.lower(), re.sub(r"<(\w+)>", r"{\1}", route.path)))
+    return frozenset(found)
+
 
 # OpenAPI links: which answer yields the ids another operation takes, so that clients, generators
 # and stateful fuzzers can chain calls (create event → create users → register → list → unregister
@@ -257,6 +277,40 @@ LINKS: dict[tuple[str, str], dict[str, _Link]] = {
 }
 
 
+# Where a path's ids come from when no link above feeds them: the answer that creates them. A new
+# route with ids in its path is linked from there by default, so it needs no entry of its own.
+_CREATORS: dict[frozenset[str], tuple[tuple[str, str], dict[str, str]]] = {
+    frozenset({"eventId"}): (("post", "/events"), {"eventId": _EVENT_ID}),
+    frozenset({"userId"}): (("post", "/users"), {"userId": _USER_ID}),
+    frozenset({"eventId", "userId"}): (
+        ("post", "/events/{eventId}/registrations"),
+        {"eventId": _EVENT_ID, "userId": _USER_ID},
+    ),
+}
+
+
+def _path_ids(path: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\{(\w+)\}", path))
+
+
+def _default_links() -> None:
+    fed = {
+        target
+        for links in LINKS.values()
+        for target, parameters, _ in links.values()
+        if set(parameters) == _path_ids(target[1])
+    }
+    for target in OPERATION_IDS:
+        ids = _path_ids(target[1])
+        if ids and target not in fed and ids in _CREATORS:
+            source, parameters = _CREATORS[ids]
+            name = OPERATION_IDS[target][:1].upper() + OPERATION_IDS[target][1:]
+            LINKS.setdefault(source, {}).setdefault(name, (target, parameters, None))
+
+
+_default_links()
+
+
 def _ref(name: str) -> dict[str, Any]:
     if name.startswith("["):
         return {"type": "array", "items": _ref(name[1:-1])}
@@ -286,9 +340,11 @@ def describe_routes(document: dict[str, Any], error: Any) -> None:
     (`error(description)` builds one)."""
     for path, path_item in document.get("paths", {}).items():
         for method, operation in path_item.items():
-            if (method, path) not in ROUTES:
+            if (method, path) not in OPERATION_IDS:
                 continue
             operation["operationId"] = OPERATION_IDS[(method, path)]
+            if (method, path) not in ROUTES:
+                continue
             status, description, body, errors = ROUTES[(method, path)]
             responses = operation["responses"]
             responses.pop("200", None) or responses.pop(200, None)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -35,6 +34,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from shared.api import error_response
 from shared.api.serialize import to_json
 from shared.auth import caller_id
+from shared.config import get_settings
 from shared.errors import ConflictError, DomainError, InvalidRequestError, ServiceUnavailableError
 from shared.observability import logger
 from shared.repositories.dynamo import get_client
@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Attribute set on every route function `idempotent` guards.
+MARK = "takes_idempotency_key"
 EXPIRES_AFTER_SECONDS = 60 * 60
-DEFAULT_TABLE = "event-registrations-dev-idempotency"
 _KEY_PREFIX = "idempotency-key"
 # 1-200 printable ASCII characters; none at either end is a space, which HTTP would strip anyway.
 KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$"
@@ -83,6 +84,8 @@ def idempotent(app: APIGatewayRestResolver) -> Callable[[F], F]:
 
         # Resolved here, against the route's own module, in case its annotations are strings.
         guarded.__signature__ = inspect.signature(route, eval_str=True)  # type: ignore[attr-defined]
+        # How the OpenAPI document finds the routes that take an Idempotency-Key (local/openapi_responses.py).
+        setattr(guarded, MARK, True)
         return guarded  # type: ignore[return-value]
 
     return decorate
@@ -191,8 +194,7 @@ def persistence_layer() -> DynamoDBPersistenceLayer:
     endpoint, retry mode and timeouts)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    table = os.environ.get("IDEMPOTENCY_TABLE") or DEFAULT_TABLE
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=get_client())
+    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=get_client())
 
 
 class _NotStored(Exception):

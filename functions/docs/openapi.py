@@ -3,10 +3,9 @@
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import build_app
-from shared.observability import logger, traced
+from shared.observability import api_handler
 
 app = build_app()
 _DOCUMENT = (Path(__file__).resolve().parents[2] / "openapi.json").read_text()
@@ -17,7 +16,4 @@ def openapi_document():
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_DOCUMENT)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -13,10 +13,9 @@ from typing import Annotated, Literal
 import aws_lambda_powertools
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import build_app
-from shared.observability import logger, traced
+from shared.observability import api_handler
 
 app = build_app()
 _ASSETS = Path(aws_lambda_powertools.__file__).parent / "event_handler" / "openapi" / "swagger_ui"
@@ -97,7 +96,4 @@ def swagger_stylesheet():
     return _asset("swagger-ui.min.css", "text/css; charset=utf-8")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

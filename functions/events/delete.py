@@ -1,12 +1,11 @@
 """DELETE /events/{eventId}"""
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import auth
 from shared.api import EventIdPath, build_app
 from shared.managers import events
-from shared.observability import logger, metrics, traced
+from shared.observability import api_handler, logger, metrics
 
 app = build_app()
 
@@ -19,8 +18,4 @@ def delete_event(eventId: EventIdPath):
     return {"message": f"Event {eventId} deleted"}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

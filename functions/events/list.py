@@ -3,12 +3,11 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
 
 from shared.api import Limit, NextToken, build_app, decode_token, page
 from shared.managers import events
 from shared.models.fields import EventStatus
-from shared.observability import logger, traced
+from shared.observability import api_handler
 
 app = build_app()
 
@@ -24,7 +23,4 @@ def list_events(
     return page([event.to_dict() for event in result.items], scope, result.cursor)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

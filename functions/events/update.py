@@ -3,14 +3,13 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import auth
 from shared.api import EventIdPath, build_app
 from shared.managers import events
 from shared.models.requests import EventUpdate
-from shared.observability import logger, metrics, traced
+from shared.observability import api_handler, logger, metrics
 
 app = build_app()
 
@@ -23,8 +22,4 @@ def update_event(eventId: EventIdPath, request: Annotated[EventUpdate, Body()]):
     return event.to_dict()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from shared.managers import promotion
-from shared.observability import logger, metrics, traced
+from shared.observability import logger, metrics, observed
 
 # Report every failed record, even when all fail: Lambda then bisects and retries from the
 # lowest failed one instead of treating the whole invocation as one error.
@@ -34,8 +34,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     # Anything else: the event source filter already drops it; kept for runs without filters.
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
+def handle(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+lambda_handler = observed(handle)

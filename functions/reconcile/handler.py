@@ -6,13 +6,10 @@ A healthy system writes nothing. The returned report lists what was repaired, pe
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.managers import reconcile
-from shared.observability import logger, metrics, traced
+from shared.observability import logger, metrics, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
+def handle(event, context):
     report = reconcile.default().reconcile_all(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
     metrics.add_metric(name="CountersRepaired", unit=MetricUnit.Count, value=report.counters_repaired)
     if report.promoted:
@@ -22,3 +19,6 @@ def lambda_handler(event, context):
         extra={"checked": report.checked, "repaired": len(report.repaired), "skipped": len(report.skipped)},
     )
     return report.to_dict()
+
+
+lambda_handler = observed(handle)

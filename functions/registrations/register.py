@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import auth
@@ -13,7 +12,7 @@ from shared.idempotency import idempotent
 from shared.managers import registrations
 from shared.models.domain import Registration
 from shared.models.requests import RegistrationCreate
-from shared.observability import logger, metrics, traced
+from shared.observability import api_handler, logger, metrics
 
 app = build_app()
 
@@ -31,8 +30,4 @@ def register(eventId: EventIdPath, request: Annotated[RegistrationCreate, Body()
     return created(outcome.to_dict())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -1,12 +1,11 @@
 """DELETE /events/{eventId}/registrations/{userId}"""
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import auth
 from shared.api import EventIdPath, UserIdPath, build_app
 from shared.managers import registrations
-from shared.observability import logger, metrics, traced
+from shared.observability import api_handler, logger, metrics
 
 app = build_app()
 
@@ -21,8 +20,4 @@ def unregister(eventId: EventIdPath, userId: UserIdPath):
     return {"message": f"User {userId}'s {what} for event {eventId} was removed"}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import auth
@@ -11,7 +10,7 @@ from shared.api import build_app, created
 from shared.idempotency import idempotent
 from shared.managers import users
 from shared.models.requests import UserCreate
-from shared.observability import logger, metrics, traced
+from shared.observability import api_handler, logger, metrics
 
 app = build_app()
 
@@ -25,8 +24,4 @@ def create_user(request: Annotated[UserCreate, Body()]):
     return created(user.to_dict())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

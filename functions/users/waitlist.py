@@ -1,11 +1,9 @@
 """GET /users/{userId}/waitlist"""
 
-from aws_lambda_powertools.logging import correlation_paths
-
 from shared import auth
 from shared.api import Limit, NextToken, UserIdPath, build_app, decode_token, page
 from shared.managers import waitlist
-from shared.observability import logger, traced
+from shared.observability import api_handler
 
 app = build_app()
 
@@ -17,7 +15,4 @@ def list_user_waitlist(userId: UserIdPath, limit: Limit = 100, nextToken: NextTo
     return page(result.items, scope, result.cursor)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

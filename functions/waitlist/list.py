@@ -1,11 +1,9 @@
 """GET /events/{eventId}/waitlist"""
 
-from aws_lambda_powertools.logging import correlation_paths
-
 from shared import auth
 from shared.api import EventIdPath, Limit, NextToken, build_app, decode_token, page
 from shared.managers import waitlist
-from shared.observability import logger, traced
+from shared.observability import api_handler
 
 app = build_app()
 
@@ -18,7 +16,4 @@ def list_event_waitlist(eventId: EventIdPath, limit: Limit = 100, nextToken: Nex
     return page(result.items, scope, result.cursor)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@traced
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

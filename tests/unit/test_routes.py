@@ -9,35 +9,55 @@ import re
 import pytest
 
 from local import config
+from local import routes as local_routes
 from shared.api.routes import ROUTES, allowed_methods, match
 
-FALLBACK = "fallback"
+FALLBACK = config.load()["custom"]["routes"]["fallbackFunction"]
 
 
-def declared_routes(include_fallback: bool = False) -> dict[str, set[str]]:
-    routes: dict[str, set[str]] = {}
-    for name, function in config.load()["functions"].items():
-        if name == FALLBACK and not include_fallback:
-            continue
-        for event in function.get("events", []):
-            if "http" in event:
-                path = "/" + event["http"]["path"].strip("/")
-                routes.setdefault(path, set()).add(event["http"]["method"].upper())
-    return routes
+def declared_routes() -> dict[str, set[str]]:
+    return {path: set(methods) for path, methods in local_routes.declared().items()}
 
 
 def test_routes_equal_the_http_events_of_serverless_yml() -> None:
-    assert {path: set(methods) for path, methods in ROUTES.items()} == declared_routes()
+    assert {path: set(methods) for path, methods in ROUTES.items()} == declared_routes(), "run `make openapi`"
 
 
-def test_the_excluded_fallback_only_catches_everything_else() -> None:
+def test_the_committed_route_list_is_fresh() -> None:
+    # shared/api/routes.json is generated: `make openapi` rewrites it from serverless.yml.
+    committed = (config.ROOT / "shared" / "api" / "routes.json").read_text()
+    assert committed == local_routes.render(), "shared/api/routes.json is stale: run `make openapi`"
+
+
+def test_the_fallback_declares_no_route_of_its_own() -> None:
+    # plugins/routes.js gives it ANY on every path (tests/unit/test_template.py checks the result).
+    fallback = config._raw()["functions"][FALLBACK]
+    assert not [event for event in fallback.get("events", []) if "http" in event]
+
+
+def test_the_fallback_catches_any_method_on_every_path_as_the_plugin_says() -> None:
     fallback = config.load()["functions"][FALLBACK]
     http = [(e["http"]["path"], e["http"]["method"].upper()) for e in fallback["events"] if "http" in e]
-    from shared.api.routes import ROUTES
-
     # Everything else, and any method on a known path (the route's own method wins over ANY).
     assert sorted(http) == sorted([("/", "ANY"), ("/{proxy+}", "ANY")] + [(path, "ANY") for path in ROUTES])
-    assert len(http) == len(fallback["events"])
+
+
+def test_every_route_decorator_in_a_function_module_is_deployed_by_its_function() -> None:
+    """The other direction of test_each_handler_module_serves_its_declared_route: a route written
+    in a module but missing from serverless.yml (or declared by another function) fails here."""
+    deployed: dict[tuple[str, str], str] = {}
+    for name, function in config.load()["functions"].items():
+        module = function["handler"].rsplit(".", 1)[0]
+        for event in function.get("events", []) if name != FALLBACK else []:
+            if "http" in event:
+                deployed[(event["http"]["method"].upper(), "/" + event["http"]["path"].strip("/"))] = module
+    written: dict[tuple[str, str], str] = {}
+    for path in sorted((config.ROOT / "functions").rglob("*.py")):
+        module = path.relative_to(config.ROOT).with_suffix("").as_posix()
+        app = getattr(importlib.import_module(module.replace("/", ".")), "app", None)
+        for route in (app._static_routes + app._dynamic_routes) if app is not None else []:
+            written[(route.method, re.sub(r"<(\w+)>", r"{\1}", route.path))] = module
+    assert written == deployed
 
 
 def test_no_route_is_declared_twice() -> None:

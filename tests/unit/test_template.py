@@ -348,6 +348,50 @@ def test_cors_comes_from_one_configuration(template: dict[str, Any]) -> None:
         assert origin == "'*'"
 
 
+def test_the_fallback_answers_any_method_on_every_path_and_every_path_has_its_preflight(
+    template: dict[str, Any],
+) -> None:
+    """plugins/routes.js: the fallback's ANY events and every http event's CORS come from the one
+    route list, serverless.yml's http events (shared/api/routes.json is its copy)."""
+    from shared.api.routes import ROUTES
+
+    resources = template["Resources"]
+    catch_all, preflights = set(), set()
+    for method in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Method"):
+        path = _path(resources, method["ResourceId"]) or "/"
+        if method["HttpMethod"] == "ANY":
+            assert '"FallbackLambdaFunction"' in json.dumps(method["Integration"]), path
+            catch_all.add(path)
+        elif method["HttpMethod"] == "OPTIONS":
+            preflights.add(path)
+    assert catch_all == {"/", "/{proxy+}", *ROUTES}
+    assert preflights == catch_all
+
+
+def test_the_local_view_of_serverless_yml_has_the_events_osls_packages(dev: Packaged) -> None:
+    # local/config.py repeats plugins/routes.js for the tests and the local tooling.
+    def http_events(functions: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        return {
+            name: [
+                # osls keeps paths without their leading slash
+                {
+                    **{key: event["http"][key] for key in ("method", "cors")},
+                    "path": "/" + event["http"]["path"].strip("/"),
+                }
+                for event in function.get("events", [])
+                if "http" in event
+            ]
+            for name, function in functions.items()
+        }
+
+    packaged = http_events(dev.service["functions"])
+    local = http_events(config.load()["functions"])
+    assert {name: [(e["path"], e["method"]) for e in events] for name, events in local.items()} == {
+        name: [(e["path"], e["method"]) for e in events] for name, events in packaged.items()
+    }
+    assert all(event["cors"] for events in packaged.values() for event in events)
+
+
 def _skips(resource: dict[str, Any]) -> dict[str, str]:
     return {s["id"]: s["comment"] for s in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
 
