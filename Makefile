@@ -80,10 +80,11 @@ test: install chromium
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not concurrency"
 
-## make lint: ruff check and ruff format --check
+## make lint: ruff check, ruff format --check and mypy (boto3's DynamoDB stubs included)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
 
 ## make format: ruff format and ruff check --fix
 format: $(STAMP)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -244,22 +245,20 @@ def measure(
     import + first request (with its peak RSS) and import + DynamoDB client."""
     modules = {name: module for name, module in functions().items() if not names or name in names}
     plan: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
-        ("floor", "client", lambda i: environment.run("floor", "client", FLOOR, {})),
-        (FLOOR_CALL, "request", lambda i: environment.run("floor", "call", FLOOR, {})),
+        ("floor", "client", lambda _: environment.run("floor", "client", FLOOR, {})),
+        (FLOOR_CALL, "request", lambda _: environment.run("floor", "call", FLOOR, {})),
         ("monolith", "request", lambda i: request(environment, api, "monolith", MONOLITH, i)),
     ]
     for name, module in modules.items():
-        plan.append((name, "request", lambda i, n=name, m=module: request(environment, api, n, m, i)))
-        plan.append((name, "client", lambda i, m=module: environment.run("function", "client", m, {})))
+        plan.append((name, "request", functools.partial(request, environment, api, name, module)))
+        plan.append((name, "client", functools.partial(client_only, environment, module)))
     if "stock" in environment.env:
         # The same code where botocore reads its own JSON (a runtime whose botocore is not the pinned
         # one the preloaded models were made from): what the models save, and the cost without them.
         for name in (n for n in STOCK_SAMPLE if n in modules):
             label, module = f"{name} (botocore JSON)", modules[name]
             # Its own run numbers: the same request, not a repeat of the one above (409).
-            plan.append(
-                (label, "request", lambda i, n=name, m=module: request(environment, api, n, m, i + 50_000, "stock"))
-            )
+            plan.append((label, "request", functools.partial(stock_request, environment, api, name, module)))
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {(name, mode): [] for name, mode, _ in plan}
     for round_ in range(-1, runs):
         for name, mode, call in plan:
@@ -288,6 +287,15 @@ def request(environment: Environment, api: Any, name: str, module: str, run: int
         prepare(name, run, api)
     kind = kind or ("monolith" if name == "monolith" else "function")
     return environment.run(kind, "request", module, event_for(name, run))
+
+
+def stock_request(environment: Environment, api: Any, name: str, module: str, run: int) -> dict[str, Any]:
+    """`request` where botocore reads its own JSON models, on run numbers of its own."""
+    return request(environment, api, name, module, run + 50_000, "stock")
+
+
+def client_only(environment: Environment, module: str, run: int) -> dict[str, Any]:
+    return environment.run("function", "client", module, {})
 
 
 def run(runs: int, names: list[str] | None = None) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def all_pages(session: requests.Session, url: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     token = None
     while True:
-        params = {"limit": 100, **({"nextToken": token} if token else {})}
+        params: dict[str, str | int] = {"limit": 100, **({"nextToken": token} if token else {})}
         response = session.get(url, params=params, timeout=30)
         response.raise_for_status()
         items += response.json()

@@ -106,8 +106,8 @@ def install_fast_transactions() -> None:
                     self.put_item(table, attributes)
             raise
 
-    DynamoDBBackend.transact_write_items = transact_write_items
-    DynamoDBBackend._fast_transactions = True
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend._fast_transactions = True  # type: ignore[attr-defined]
 
 
 class SerializedApp:
@@ -138,6 +138,8 @@ class EmbeddedDynamoDB:
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def locked(self, action: Callable[[], T]) -> T:

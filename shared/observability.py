@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
@@ -55,7 +55,7 @@ def observed(handler: Handler, correlation_id_path: str | None = None) -> Handle
     with_context = logger.inject_lambda_context(correlation_id_path=correlation_id_path)
     wrapped = with_context(metrics.log_metrics(traced(handler)))
     setattr(wrapped, OBSERVED, True)
-    return wrapped  # type: ignore[no-any-return]
+    return cast(Handler, wrapped)
 
 
 def api_handler(app: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

@@ -44,7 +44,7 @@ class EventManager:
     def get(self, event_id: str) -> Event:
         return self._events.get(event_id)
 
-    def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page:
+    def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page[Event]:
         return self._events.list(limit, cursor, status)
 
     def update(self, event_id: str, request: EventUpdate, owner: str | None = None) -> Event:

@@ -67,7 +67,7 @@ class RegistrationManager:
 
     def list_for_event(
         self, event_id: str, limit: int, cursor: dict[str, Any] | None, owner: str | None = None
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         """`owner`: when given, only the owner of the event may see it (else 403)."""
         page = self._repository.event_registrations(event_id, limit, cursor)
         names, event = self._lookups.names([r.userId for r in page.items], also_event=event_id)
@@ -76,7 +76,7 @@ class RegistrationManager:
         check_owner(owner, event.get("ownerId"), event_id)
         return Page([{**r.to_dict(), "name": names.get(r.userId)} for r in page.items], page.cursor)
 
-    def get_user_registrations(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def get_user_registrations(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[dict[str, Any]]:
         page = self._repository.user_registrations(user_id, limit, cursor)
         if not page.items and not self._lookups.user_exists(user_id):
             raise NotFoundError(f"User {user_id} not found")

@@ -77,7 +77,7 @@ class WaitlistManager:
 
     def list_for_event(
         self, event_id: str, limit: int, cursor: dict[str, Any] | None, owner: str | None = None
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         """`owner`: when given, only the owner of the event may see it (else 403)."""
         page = self._repository.event_waitlist(event_id, limit, cursor)
         names, event = self._lookups.names([entry.userId for entry in page.items], also_event=event_id)
@@ -89,7 +89,7 @@ class WaitlistManager:
             item.pop("status")
         return Page(items, page.cursor)
 
-    def list_for_user(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def list_for_user(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[dict[str, Any]]:
         page = self._repository.user_waitlist(user_id, limit, cursor)
         if not page.items and not self._lookups.user_exists(user_id):
             raise NotFoundError(f"User {user_id} not found")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,9 @@ class WaitlistEntry:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of a list, and the cursor (DynamoDB's LastEvaluatedKey plus extras) to the next one."""
+class Page(Generic[T]):
+    """One page of a list (items of one type), and the cursor (DynamoDB's LastEvaluatedKey plus
+    extras) to the next one."""
 
-    items: list[Any]
+    items: list[T]
     cursor: dict[str, Any] | None = field(default=None)

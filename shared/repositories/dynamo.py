@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -14,6 +14,15 @@ from shared import retry
 from shared.config import get_settings
 from shared.errors import InvalidRequestError, ServiceUnavailableError
 from shared.repositories.failures import BUSY, MAX_ATTEMPTS, guarded, retry_item_conflicts, retry_transaction
+
+if TYPE_CHECKING:
+    # Type stubs only (mypy-boto3-dynamodb, a dev requirement): never imported at run time.
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    _Client = DynamoDBClient
+else:
+    _Client = object
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -23,7 +32,7 @@ BATCH_ATTEMPTS = 8
 
 
 @cache
-def get_client() -> Any:
+def get_client() -> DynamoDBClient:
     from botocore.config import Config
 
     from shared.repositories.clients import session
@@ -44,11 +53,13 @@ def get_client() -> Any:
     return client
 
 
-class Dynamo:
+class Dynamo(_Client):
     """The client as repositories hold it: every call answers with DynamoDB's response or raises
-    one of the project's errors (failures.py), so no botocore exception leaves a repository."""
+    one of the project's errors (failures.py), so no botocore exception leaves a repository. For
+    the type checker it is a DynamoDBClient (the stubs check every call's parameters and
+    response); at run time it forwards each call to the client through `guarded`."""
 
-    def __init__(self, client: Any = None) -> None:
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
         self.client = client or get_client()
 
     def __getattr__(self, name: str) -> Any:
@@ -59,7 +70,9 @@ class Dynamo:
 
     def transact(self, items: list[dict[str, Any]]) -> None:
         """TransactWriteItems, run again while only contention or throttling cancels it."""
-        guarded(lambda: retry_transaction(lambda: self.client.transact_write_items(TransactItems=items)))
+        # The repositories build items as plain dicts; DynamoDB validates their shape.
+        typed = cast("list[TransactWriteItemTypeDef]", items)
+        guarded(lambda: retry_transaction(lambda: self.client.transact_write_items(TransactItems=typed)))
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,7 @@ class EventRepository:
             raise NotFoundError(f"Event {event_id} not found")
         return event_from_item(item)  # type: ignore[arg-type]
 
-    def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page:
+    def list(self, limit: int, cursor: dict[str, Any] | None, status: str | None) -> Page[Event]:
         params: dict[str, Any] = {"TableName": self._table, "FilterExpression": NOT_DELETING}
         if status is None:
             items, next_cursor = query_page(self._client, "scan", params, limit, cursor, ("eventId",))

@@ -146,17 +146,17 @@ class RegistrationRepository:
                     removed += len(deletes)
         return removed
 
-    def event_registrations(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def event_registrations(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[Registration]:
         """Confirmed registrations of an event, oldest first (the sparse EventRegistrationsIndex
         holds only confirmed items, which alone carry registeredAt)."""
         return self._page(EVENT_REGISTRATIONS_INDEX, "eventId = :event", {":event": value(event_id)}, limit, cursor)
 
-    def user_registrations(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def user_registrations(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[Registration]:
         return self._page(USER_REGISTRATIONS_INDEX, "userId = :user", {":user": value(user_id)}, limit, cursor)
 
     def _page(
         self, index: str, condition: str, values: dict[str, Any], limit: int, cursor: dict[str, Any] | None
-    ) -> Page:
+    ) -> Page[Registration]:
         params = {
             "TableName": self._registrations,
             "IndexName": index,

@@ -186,7 +186,7 @@ class WaitlistRepository:
             raise
         return True
 
-    def event_waitlist(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def event_waitlist(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
         """Waitlist entries in ticket order, with live positions: the first page starts at 1; a
         later page starts after the entries still ahead of its first ticket (one COUNT query)."""
         params = {
@@ -213,7 +213,7 @@ class WaitlistRepository:
         )
         return int(response["Count"]) if response["Count"] else 1
 
-    def user_waitlist(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def user_waitlist(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
         params = {
             "TableName": self._waitlist,
             "IndexName": USER_WAITLIST_INDEX,

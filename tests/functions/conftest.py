@@ -45,5 +45,5 @@ def info_logs() -> Iterator[io.StringIO]:
     logger.addHandler(handler)
     logger.setLevel("INFO")
     yield buffer
-    logger.removeHandler(handler)
+    logger.removeHandler(handler)  # type: ignore[attr-defined]  # Powertools' Logger forwards it to logging
     logger.setLevel(previous)

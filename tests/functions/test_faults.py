@@ -112,7 +112,8 @@ def _tables(body: dict[str, Any]) -> set[str]:
 
 
 def _error_response(url: str, operation: str, fault: str, body: dict[str, Any]) -> AWSResponse:
-    status, payload = 400, {"message": "injected fault"}
+    status = 400
+    payload: dict[str, Any] = {"message": "injected fault"}
     if fault in (CONFLICT, CANCELLED_THROTTLED) and operation == "TransactWriteItems":
         reason = "TransactionConflict" if fault == CONFLICT else "ThrottlingError"
         others = [{"Code": "None"}] * (len(body["TransactItems"]) - 1)

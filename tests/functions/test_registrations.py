@@ -276,7 +276,8 @@ class TestLists:
         for user in users:
             register(api, event_id, user)
 
-        seen, token, pages = [], None, 0
+        seen: list[str] = []
+        token, pages = None, 0
         while True:
             path = f"/events/{event_id}/registrations?limit=3" + (f"&nextToken={token}" if token else "")
             response = api.get(path)

@@ -67,7 +67,7 @@ def test_limit_is_a_plain_decimal_integer(api: LocalStack, path: str, limit: str
     assert_detail(api.get(f"{path}?limit={limit}"), 400, "limit")
 
 
-SIGNED_BUT_INVALID = {
+SIGNED_BUT_INVALID: dict[str, dict[str, Any]] = {
     "empty": {},
     "foreign-key": {"id": {"S": "x"}},
     "wrong-type": {"eventId": {"N": "1"}},

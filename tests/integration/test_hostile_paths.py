@@ -57,7 +57,7 @@ def variants(template: str, values: dict[str, str]) -> list[str]:
 def send(api: LocalStack, method: str, path: str, body: Any) -> tuple[int, str, str]:
     """The request line exactly as given: `requests` (urllib3) would remove dot segments itself."""
     address = urlsplit(api.base_url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=20)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=20)
     try:
         headers = {"Origin": "http://localhost:5173"}
         payload = None

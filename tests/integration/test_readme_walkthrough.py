@@ -51,7 +51,7 @@ class Shell:
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(f"{command}\nprintf '\\n{MARK}\\n'\n")
         self.process.stdin.flush()
-        lines = []
+        lines: list[str] = []
         for line in self.process.stdout:
             if line.rstrip("\n") == MARK:
                 return "".join(lines).strip()
@@ -135,7 +135,8 @@ def assert_seeded(views: dict[str, object]) -> None:
     assert isinstance(workshop, dict)
     assert (workshop["capacity"], workshop["registeredCount"], workshop["waitlistCount"]) == (3, 3, 2)
     waitlist = views["/events/demo-workshop/waitlist"]
-    assert [(e["userId"], e["position"]) for e in waitlist] == [("demo-katherine", 1), ("demo-linus", 2)]  # type: ignore[union-attr,index]
+    assert isinstance(waitlist, list)
+    assert [(e["userId"], e["position"]) for e in waitlist] == [("demo-katherine", 1), ("demo-linus", 2)]
     meetup = views["/events/demo-meetup"]
     assert isinstance(meetup, dict) and meetup.get("capacity") is None and meetup["registeredCount"] == 2
     conference = views["/events/demo-conference"]
