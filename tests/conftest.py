@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 
+from local import config
 from local.config import FAKE_AWS
 
 os.environ.update(
@@ -17,6 +18,17 @@ os.environ.update(
     }
 )
 
+# Before any project module is imported (one may read the settings as it loads, and they are cached).
+# As `make run` does: a random page-token key per run (the local stacks the tests start inherit it,
+# so tests can sign cursors of their own).
+os.environ.update(
+    {
+        key: value
+        for key, value in {**config.environment(), "PAGINATION_SECRET": secrets.token_urlsafe(32)}.items()
+        if key not in os.environ
+    }
+)
+
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,18 +36,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local import config
 from tests.helpers import reset_process_caches
 
 # The embedded DynamoDB server and its fixtures, for tests/concurrency and the functions tests that
 # need a real server process (a race over HTTP, the reconcile CLI).
 pytest_plugins = ["tests.dynamodb_server"]
 
-for key, value in config.environment().items():
-    os.environ.setdefault(key, value)
-# As `make run` does: a random page-token key per run (the local stacks the tests start inherit it,
-# so tests can sign cursors of their own).
-os.environ.setdefault("PAGINATION_SECRET", secrets.token_urlsafe(32))
 os.environ["DYNAMODB_ENDPOINT"] = ""
 # The open API whatever the shell says; tests/functions/test_auth.py turns authentication on itself.
 os.environ["AUTH"] = "off"

@@ -12,6 +12,14 @@ from shared.managers import events
 from shared.models.requests import EventCreate
 from shared.observability import api_handler, logger, metrics
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:PutItem": {"EventsTable", "IdempotencyTable"},
+    "dynamodb:GetItem": {"IdempotencyTable"},
+    "dynamodb:UpdateItem": {"IdempotencyTable"},
+    "dynamodb:DeleteItem": {"IdempotencyTable"},
+}
+
 app = build_app()
 
 

@@ -7,6 +7,14 @@ from shared.api import EventIdPath, build_app
 from shared.managers import events
 from shared.observability import api_handler, logger, metrics
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:UpdateItem": {"EventsTable"},
+    "dynamodb:ConditionCheckItem": {"EventsTable"},
+    "dynamodb:DeleteItem": {"EventsTable", "RegistrationsTable", "WaitlistTable"},
+    "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
+}
+
 app = build_app()
 
 

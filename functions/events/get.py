@@ -4,6 +4,11 @@ from shared.api import EventIdPath, build_app
 from shared.managers import events
 from shared.observability import api_handler
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:GetItem": {"EventsTable"},
+}
+
 app = build_app()
 
 

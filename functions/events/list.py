@@ -9,6 +9,13 @@ from shared.managers import events
 from shared.models.fields import EventStatus
 from shared.observability import api_handler
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "ssm:GetParameter": {"PaginationSecret"},
+    "dynamodb:Scan": {"EventsTable", "EventsTable/index/StatusIndex"},
+    "dynamodb:Query": {"EventsTable", "EventsTable/index/StatusIndex"},
+}
+
 app = build_app()
 
 

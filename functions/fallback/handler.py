@@ -3,6 +3,9 @@
 from shared.api import build_app
 from shared.observability import api_handler
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS: dict[str, set[str]] = {}
+
 app = build_app()
 
 

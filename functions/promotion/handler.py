@@ -16,6 +16,19 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from shared.managers import promotion
 from shared.observability import logger, metrics, observed
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:GetRecords": {"RegistrationsTable/stream"},
+    "dynamodb:GetShardIterator": {"RegistrationsTable/stream"},
+    "dynamodb:DescribeStream": {"RegistrationsTable/stream"},
+    "dynamodb:ListStreams": {"RegistrationsTable/stream"},
+    "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
+    "dynamodb:Query": {"WaitlistTable"},
+    "dynamodb:DeleteItem": {"WaitlistTable"},
+    "sqs:SendMessage": {"PromotionFailureQueue"},
+    "events:PutEvents": {"EventBus"},
+}
+
 # Report every failed record, even when all fail: Lambda then bisects and retries from the
 # lowest failed one instead of treating the whole invocation as one error.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)

@@ -8,6 +8,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.managers import reconcile
 from shared.observability import logger, metrics, observed
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:Scan": {"EventsTable"},
+    "dynamodb:GetItem": {"EventsTable"},
+    "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
+    "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
+    "dynamodb:DeleteItem": {"WaitlistTable"},
+    "sqs:SendMessage": {"ReconcileFailureQueue"},
+}
+
 
 def handle(event, context):
     report = reconcile.default().reconcile_all(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)

@@ -14,6 +14,16 @@ from shared.models.domain import Registration
 from shared.models.requests import RegistrationCreate
 from shared.observability import api_handler, logger, metrics
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:UpdateItem": {"EventsTable", "IdempotencyTable"},
+    "dynamodb:ConditionCheckItem": {"UsersTable"},
+    "dynamodb:PutItem": {"IdempotencyTable", "RegistrationsTable", "WaitlistTable"},
+    "dynamodb:Query": {"WaitlistTable"},
+    "dynamodb:GetItem": {"IdempotencyTable"},
+    "dynamodb:DeleteItem": {"IdempotencyTable"},
+}
+
 app = build_app()
 
 

@@ -7,6 +7,12 @@ from shared.api import EventIdPath, UserIdPath, build_app
 from shared.managers import registrations
 from shared.observability import api_handler, logger, metrics
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:UpdateItem": {"EventsTable"},
+    "dynamodb:DeleteItem": {"RegistrationsTable", "WaitlistTable"},
+}
+
 app = build_app()
 
 

@@ -12,6 +12,14 @@ from shared.managers import users
 from shared.models.requests import UserCreate
 from shared.observability import api_handler, logger, metrics
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:PutItem": {"IdempotencyTable", "UsersTable"},
+    "dynamodb:GetItem": {"IdempotencyTable"},
+    "dynamodb:UpdateItem": {"IdempotencyTable"},
+    "dynamodb:DeleteItem": {"IdempotencyTable"},
+}
+
 app = build_app()
 
 

@@ -5,6 +5,11 @@ from shared.api import UserIdPath, build_app
 from shared.managers import users
 from shared.observability import api_handler
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "dynamodb:GetItem": {"UsersTable"},
+}
+
 app = build_app()
 
 

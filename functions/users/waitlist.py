@@ -5,6 +5,14 @@ from shared.api import Limit, NextToken, UserIdPath, build_app, decode_token, pa
 from shared.managers import waitlist
 from shared.observability import api_handler
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "ssm:GetParameter": {"PaginationSecret"},
+    "dynamodb:Query": {"WaitlistTable", "WaitlistTable/index/UserWaitlistIndex"},
+    "dynamodb:BatchGetItem": {"EventsTable"},
+    "dynamodb:GetItem": {"UsersTable"},
+}
+
 app = build_app()
 
 

@@ -5,6 +5,13 @@ from shared.api import EventIdPath, Limit, NextToken, build_app, decode_token, p
 from shared.managers import waitlist
 from shared.observability import api_handler
 
+# What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
+GRANTS = {
+    "ssm:GetParameter": {"PaginationSecret"},
+    "dynamodb:Query": {"WaitlistTable"},
+    "dynamodb:BatchGetItem": {"EventsTable", "UsersTable"},
+}
+
 app = build_app()
 
 

@@ -4,6 +4,7 @@ profiles (`default`, packaged as `dev`, and the stricter `prod`: serverless.yml 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -24,97 +25,35 @@ PAGINATION_SECRET_ARN = (
     "arn:AWS::Partition:ssm:AWS::Region:AWS::AccountId:parameter/event-registrations/{stage}/pagination-secret"
 )
 
-# function → {DynamoDB / SQS / EventBridge / SSM action → the resources it may touch}; logs are checked apart.
-EXPECTED: dict[str, dict[str, set[str]]] = {
-    "Health": {},
-    "Openapi": {},
-    "Docs": {},
-    "Fallback": {},
-    "CreateEvent": {
-        "dynamodb:PutItem": {"EventsTable", "IdempotencyTable"},
-        "dynamodb:GetItem": {"IdempotencyTable"},
-        "dynamodb:UpdateItem": {"IdempotencyTable"},
-        "dynamodb:DeleteItem": {"IdempotencyTable"},
-    },
-    "ListEvents": {
-        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
-        "dynamodb:Scan": {"EventsTable", "EventsTable/index/StatusIndex"},
-        "dynamodb:Query": {"EventsTable", "EventsTable/index/StatusIndex"},
-    },
-    "GetEvent": {"dynamodb:GetItem": {"EventsTable"}},
-    "UpdateEvent": {
-        "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
-        "dynamodb:GetItem": {"EventsTable"},
-        "dynamodb:Query": {"WaitlistTable"},
-        "dynamodb:DeleteItem": {"WaitlistTable"},
-    },
-    "DeleteEvent": {
-        "dynamodb:UpdateItem": {"EventsTable"},
-        "dynamodb:ConditionCheckItem": {"EventsTable"},
-        "dynamodb:DeleteItem": {"EventsTable", "RegistrationsTable", "WaitlistTable"},
-        "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
-    },
-    "CreateUser": {
-        "dynamodb:PutItem": {"UsersTable", "IdempotencyTable"},
-        "dynamodb:GetItem": {"IdempotencyTable"},
-        "dynamodb:UpdateItem": {"IdempotencyTable"},
-        "dynamodb:DeleteItem": {"IdempotencyTable"},
-    },
-    "GetUser": {"dynamodb:GetItem": {"UsersTable"}},
-    "ListUserRegistrations": {
-        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
-        "dynamodb:Query": {"RegistrationsTable/index/UserRegistrationsIndex"},
-        "dynamodb:BatchGetItem": {"EventsTable"},
-        "dynamodb:GetItem": {"UsersTable"},
-    },
-    "ListUserWaitlist": {
-        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
-        "dynamodb:Query": {"WaitlistTable", "WaitlistTable/index/UserWaitlistIndex"},
-        "dynamodb:BatchGetItem": {"EventsTable"},
-        "dynamodb:GetItem": {"UsersTable"},
-    },
-    "Register": {
-        "dynamodb:UpdateItem": {"EventsTable", "IdempotencyTable"},
-        "dynamodb:ConditionCheckItem": {"UsersTable"},
-        "dynamodb:PutItem": {"RegistrationsTable", "WaitlistTable", "IdempotencyTable"},
-        "dynamodb:Query": {"WaitlistTable"},
-        "dynamodb:GetItem": {"IdempotencyTable"},
-        "dynamodb:DeleteItem": {"IdempotencyTable"},
-    },
-    "Unregister": {
-        "dynamodb:UpdateItem": {"EventsTable"},
-        "dynamodb:DeleteItem": {"RegistrationsTable", "WaitlistTable"},
-    },
-    "ListEventRegistrations": {
-        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
-        "dynamodb:Query": {"RegistrationsTable/index/EventRegistrationsIndex"},
-        "dynamodb:BatchGetItem": {"UsersTable", "EventsTable"},
-    },
-    "ListEventWaitlist": {
-        "ssm:GetParameter": {PAGINATION_SECRET_ARN},
-        "dynamodb:Query": {"WaitlistTable"},
-        "dynamodb:BatchGetItem": {"UsersTable", "EventsTable"},
-    },
-    "Promotion": {
-        "dynamodb:GetRecords": {"RegistrationsTable/stream"},
-        "dynamodb:GetShardIterator": {"RegistrationsTable/stream"},
-        "dynamodb:DescribeStream": {"RegistrationsTable/stream"},
-        "dynamodb:ListStreams": {"RegistrationsTable/stream"},
-        "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
-        "dynamodb:Query": {"WaitlistTable"},
-        "dynamodb:DeleteItem": {"WaitlistTable"},
-        "sqs:SendMessage": {"PromotionFailureQueue"},
-        "events:PutEvents": {"EventBus"},
-    },
-    "Reconcile": {
-        "dynamodb:Scan": {"EventsTable"},
-        "dynamodb:GetItem": {"EventsTable"},
-        "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
-        "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
-        "dynamodb:DeleteItem": {"WaitlistTable"},
-        "sqs:SendMessage": {"ReconcileFailureQueue"},  # its dead-letter queue
-    },
-}
+
+def _declared_grants() -> dict[str, dict[str, set[str]]]:
+    """function → {DynamoDB / SQS / EventBridge / SSM action → the resources it may touch}, as each
+    function module declares in its `GRANTS` (read from the source, not imported): the review of
+    least privilege sits beside the code that needs it, and a new function declares its own. Logs
+    are checked apart; `PaginationSecret` is the stage's SSM parameter."""
+    declared = {}
+    for name, function in config.load()["functions"].items():
+        module = ROOT / (function["handler"].rsplit(".", 1)[0] + ".py")
+        assignments = [
+            node.value
+            for node in ast.parse(module.read_text()).body
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and node.value is not None
+            and any(
+                isinstance(target, ast.Name) and target.id == "GRANTS"
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+        ]
+        assert len(assignments) == 1, f"{module.relative_to(ROOT)} must declare GRANTS once"
+        grants = ast.literal_eval(assignments[0])
+        declared[name[0].upper() + name[1:]] = {
+            action: {PAGINATION_SECRET_ARN if r == "PaginationSecret" else r for r in resources}
+            for action, resources in grants.items()
+        }
+    return declared
+
+
+EXPECTED = _declared_grants()
 
 
 # The stage's customer-managed key, prod only: what each role may do with it, through which service.
@@ -612,19 +551,12 @@ def test_snapstart_parameter_puts_every_function_behind_a_snapshot_alias(
     assert "snapstart" in json.dumps(schedule["Properties"]["Targets"])
 
 
+# Every route but the public ones (SPEC.md): a new route is protected without a word here.
 PROTECTED_METHODS = {
-    ("POST", "/events"),
-    ("PUT", "/events/{eventId}"),
-    ("DELETE", "/events/{eventId}"),
-    ("POST", "/users"),
-    ("GET", "/users/{userId}"),
-    ("GET", "/users/{userId}/registrations"),
-    ("GET", "/users/{userId}/waitlist"),
-    ("POST", "/events/{eventId}/registrations"),
-    ("DELETE", "/events/{eventId}/registrations/{userId}"),
-    ("GET", "/events/{eventId}/registrations"),
-    ("GET", "/events/{eventId}/waitlist"),
-}
+    (method, path)
+    for path, methods in json.loads((ROOT / "shared" / "api" / "routes.json").read_text()).items()
+    for method in methods
+} - PUBLIC_METHODS
 
 
 def test_cognito_user_pool_client_and_groups(template: dict[str, Any]) -> None:
