@@ -80,14 +80,7 @@ class RegistrationRepository:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            {
-                "Update": {
-                    "TableName": self._events,
-                    "Key": event_key(event_id),
-                    "UpdateExpression": "SET registeredCount = registeredCount - :one",
-                    **transactions.event_condition(owner),
-                }
-            },
+            transactions.release(self._events, event_id, "registeredCount", owner),
         ]
         try:
             self._client.transact(items)

@@ -12,7 +12,7 @@ from shared.errors import ConflictError, NotFoundError
 from shared.models.fields import OPEN_STATUSES
 from shared.repositories.dynamo import deserialize, value
 from shared.repositories.failures import DynamoDBError
-from shared.repositories.keys import EVENT_LIVE, OWNED_BY, WAITLISTED, is_live, user_key
+from shared.repositories.keys import EVENT_LIVE, OWNED_BY, WAITLISTED, event_key, is_live, user_key
 
 ONE = value(1)
 ZERO = value(0)
@@ -56,6 +56,19 @@ def user_exists(users_table: str, user_id: str) -> dict[str, Any]:
             "TableName": users_table,
             "Key": user_key(user_id),
             "ConditionExpression": "attribute_exists(userId)",
+        }
+    }
+
+
+def release(events_table: str, event_id: str, counter: str, owner: str | None) -> dict[str, Any]:
+    """The event's side of an unregistration: one less in `counter` (registeredCount or
+    waitlistCount), on a live event that, with `owner`, is theirs."""
+    return {
+        "Update": {
+            "TableName": events_table,
+            "Key": event_key(event_id),
+            "UpdateExpression": f"SET {counter} = {counter} - :one",
+            **event_condition(owner),
         }
     }
 

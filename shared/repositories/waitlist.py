@@ -103,14 +103,7 @@ class WaitlistRepository:
                 }
             },
             self._delete_entry(event_id, ticket),
-            {
-                "Update": {
-                    "TableName": self._events,
-                    "Key": event_key(event_id),
-                    "UpdateExpression": "SET waitlistCount = waitlistCount - :one",
-                    **transactions.event_condition(owner),
-                }
-            },
+            transactions.release(self._events, event_id, "waitlistCount", owner),
         ]
         try:
             self._client.transact(items)
