@@ -75,6 +75,18 @@ class Dynamo(_Client):
         guarded(lambda: retry_transaction(lambda: self.client.transact_write_items(TransactItems=typed)))
 
 
+class Tables:
+    """What a repository across tables starts from: the guarded client and the tables' names."""
+
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
+        settings = get_settings()
+        self._client = Dynamo(client)
+        self._events = settings.events_table
+        self._users = settings.users_table
+        self._registrations = settings.registrations_table
+        self._waitlist = settings.waitlist_table
+
+
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
 

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.config import get_settings
 from shared.models.domain import Event
-from shared.repositories.dynamo import Dynamo, batch_get, deserialize
+from shared.repositories.dynamo import Tables, batch_get, deserialize
 from shared.repositories.events import event_from_item
 from shared.repositories.keys import event_key, is_live, user_key
 
 
-class Lookups:
-    def __init__(self, client: Any = None) -> None:
-        settings = get_settings()
-        self._client = Dynamo(client)
-        self._events = settings.events_table
-        self._users = settings.users_table
-
+class Lookups(Tables):
     def names(self, user_ids: list[str], also_event: str | None = None) -> tuple[dict[str, str], dict[str, Any] | None]:
         """Users' names in one BatchGetItem and, in the same call, an event's id and owner
         (`also_event`; None when it is not live)."""

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.config import get_settings
-from shared.repositories.dynamo import Dynamo, deserialize, pages, value
+from shared.repositories.dynamo import Tables, deserialize, pages, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, EVENT_LIVE, NOT_DELETING, WAITLISTED, event_key, is_live
 
@@ -35,14 +34,7 @@ class ActualCounts:
     markers: int
 
 
-class ReconcileRepository:
-    def __init__(self, client: Any = None) -> None:
-        settings = get_settings()
-        self._client = Dynamo(client)
-        self._events = settings.events_table
-        self._registrations = settings.registrations_table
-        self._waitlist = settings.waitlist_table
-
+class ReconcileRepository(Tables):
     def live_event_ids(self) -> Iterator[str]:
         """Every event not being deleted, one Scan page at a time (only the keys are read)."""
         for page in pages(

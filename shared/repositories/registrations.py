@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.config import get_settings
 from shared.models.domain import Page, Registration
 from shared.repositories import transactions
-from shared.repositories.dynamo import Dynamo, deserialize, pages, query_page, serialize, value
+from shared.repositories.dynamo import Tables, deserialize, pages, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, EVENT_OPEN, OPEN_VALUES, WAITLISTED, event_key, registration_key
 from shared.repositories.transactions import ONE, SEAT_FREE, STATUS_AND_CAPACITY, ZERO, EventCounters
@@ -22,15 +21,7 @@ _INDEX_KEYS = ("eventId", "userId", "registeredAt")
 _DELETES_PER_TRANSACTION = 99
 
 
-class RegistrationRepository:
-    def __init__(self, client: Any = None) -> None:
-        settings = get_settings()
-        self._client = Dynamo(client)
-        self._events = settings.events_table
-        self._users = settings.users_table
-        self._registrations = settings.registrations_table
-        self._waitlist = settings.waitlist_table
-
+class RegistrationRepository(Tables):
     def try_confirm(self, event_id: str, user_id: str, now: str) -> Registration | EventCounters:
         """One transaction: event open with a free seat and nobody waiting, user exists, user not
         yet registered or waiting. Returns the registration, or the event's counters when no seat

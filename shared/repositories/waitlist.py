@@ -8,11 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.config import get_settings
 from shared.errors import NotFoundError
 from shared.models.domain import Page, WaitlistEntry
 from shared.repositories import keys, transactions
-from shared.repositories.dynamo import Dynamo, deserialize, query_page, serialize, value
+from shared.repositories.dynamo import Tables, deserialize, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registration_key, waitlist_key
 from shared.repositories.transactions import ONE, EventCounters, failed
@@ -21,15 +20,7 @@ USER_WAITLIST_INDEX = "UserWaitlistIndex"
 _MARKER_HOLDS_TICKET = "#status = :waitlisted AND ticket = :ticket"
 
 
-class WaitlistRepository:
-    def __init__(self, client: Any = None) -> None:
-        settings = get_settings()
-        self._client = Dynamo(client)
-        self._events = settings.events_table
-        self._users = settings.users_table
-        self._registrations = settings.registrations_table
-        self._waitlist = settings.waitlist_table
-
+class WaitlistRepository(Tables):
     def try_join(self, event_id: str, user_id: str, seen_seq: int, now: str) -> WaitlistEntry | EventCounters:
         """One transaction: joins with a ticket above every ticket committed so far — so the queue
         order is the commit order — while the event is open, full (or has people waiting) and has
