@@ -6,12 +6,12 @@ waitlist's own promotion path. On a healthy system it writes nothing.
 
 Reads are not a snapshot: a registration may commit between reading the counters and counting
 the items, which looks like drift for a moment. So a disagreement is acted on only when the same
-counters and the same counts are seen twice in a row, and the repair is conditional on the
-counters still holding the values read; anything that moves in between sends it round again.
-
-The counters carry no version, so a net-zero change (a registration and an unregistration) that
-lands astride a count, twice in a row, with the same effect, would pass for drift; the next run
-would then see the drift it made and undo it. Everything short of that makes the repair skip."""
+counters, at the same counter version, and the same counts are seen twice in a row, and the
+repair is conditional on the version still being the one read. Every write that moves a counter
+moves the version in the same transaction as the items it counts, so equal versions on both sides
+of a count mean nothing changed during it — churn that returns the counters to the same values
+(ABA) moves the version and sends the job round again. After a repair, whether anyone waits beside
+a free seat is decided on the counters read again, never on the values it just wrote."""
 
 from __future__ import annotations
 
@@ -118,8 +118,14 @@ class ReconcileManager:
         if verified is None or isinstance(verified, Skipped):
             return verified
         repair = EventRepair(event_id, counters=verified.fixed)
-        counts, capacity = verified.counts, verified.capacity
-        if counts.waiting and (capacity is None or counts.confirmed < capacity):
+        registered, waiting, capacity = verified.counts.confirmed, verified.counts.waiting, verified.capacity
+        if repair.counters:
+            fresh = self._repository.counters(event_id)
+            if fresh is None:  # deleted meanwhile
+                logger.warning("reconciled", extra=repair.to_dict())
+                return repair
+            registered, waiting, capacity = fresh.registeredCount or 0, fresh.waitlistCount or 0, fresh.capacity
+        if waiting and (capacity is None or registered < capacity):
             # Someone waits beside a free seat (a lost stream record, or a repaired counter).
             repair.promoted = self._waitlist.promote_all(event_id)
         if not repair.counters and not repair.promoted:

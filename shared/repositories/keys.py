@@ -16,6 +16,12 @@ EVENT_LIVE = f"attribute_exists(eventId) AND {NOT_DELETING}"
 EVENT_OPEN = f"{EVENT_LIVE} AND #status IN (:scheduled, :active)"
 OPEN_VALUES = {":scheduled": value(OPEN_STATUSES[0]), ":active": value(OPEN_STATUSES[1])}
 OWNED_BY = "ownerId = :owner"
+# Every write that moves an event's counters moves its counter version too (in the same update, so
+# in the same transaction as the items counted): the reconciliation repairs counters only at the
+# version it counted at, so churn that brings the counters back to the same values (ABA) never
+# passes for drift. `:one` is in every such update's values.
+COUNTER_VERSION = "counterVersion"
+MOVE_COUNTER_VERSION = f"ADD {COUNTER_VERSION} :one"
 
 
 def is_live(item: dict[str, Any] | None) -> bool:

@@ -1,8 +1,9 @@
 """What the reconciliation reads and repairs: an event's stored counters against its items.
 
-Only reads, and one write: a counter repair conditional on the counters still holding the values
-read, so that a registration, a join or a promotion committed meanwhile makes the repair fail
-(and the caller look again) instead of being overwritten."""
+Only reads, and one write: a counter repair conditional on the counter version still being the
+one read (every write that moves a counter moves it: keys.MOVE_COUNTER_VERSION), so that a
+registration, a join or a promotion committed meanwhile makes the repair fail (and the caller look
+again) instead of being overwritten — even when the counters came back to the values read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from typing import Any
 
 from shared.repositories.dynamo import Tables, deserialize, pages, value
 from shared.repositories.failures import DynamoDBError
-from shared.repositories.keys import CONFIRMED, EVENT_LIVE, NOT_DELETING, WAITLISTED, event_key, is_live
+from shared.repositories.keys import (
+    CONFIRMED,
+    COUNTER_VERSION,
+    EVENT_LIVE,
+    MOVE_COUNTER_VERSION,
+    NOT_DELETING,
+    WAITLISTED,
+    event_key,
+    is_live,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,8 @@ class StoredCounters:
     registeredCount: int | None
     waitlistCount: int | None
     capacity: int | None
+    # Moved by every counter change (0: never moved); equal versions mean no change in between.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,14 +64,16 @@ class ReconcileRepository(Tables):
         item = self._client.get_item(
             TableName=self._events,
             Key=event_key(event_id),
-            ProjectionExpression="eventId, registeredCount, waitlistCount, #capacity, deleting",
+            ProjectionExpression=f"eventId, registeredCount, waitlistCount, #capacity, deleting, {COUNTER_VERSION}",
             ExpressionAttributeNames={"#capacity": "capacity"},
             ConsistentRead=True,
         ).get("Item")
         if not is_live(item):
             return None
         data = deserialize(item)  # type: ignore[arg-type]
-        return StoredCounters(data.get("registeredCount"), data.get("waitlistCount"), data.get("capacity"))
+        return StoredCounters(
+            data.get("registeredCount"), data.get("waitlistCount"), data.get("capacity"), data.get(COUNTER_VERSION, 0)
+        )
 
     def count(self, event_id: str) -> ActualCounts:
         confirmed = markers = 0
@@ -77,10 +91,20 @@ class ReconcileRepository(Tables):
         return ActualCounts(confirmed=confirmed, waiting=waiting, markers=markers)
 
     def repair(self, event_id: str, seen: StoredCounters, actual: ActualCounts) -> bool:
-        """Sets both counters to the actual counts if they still hold the values `seen` (and the
-        event is still live). False when anything moved meanwhile: nothing was written."""
+        """Sets both counters to the actual counts if the event is still at the version `seen`
+        (and still live, and its counters hold the values `seen`). False when anything moved
+        meanwhile: nothing was written. The repair moves the version too."""
         condition = [EVENT_LIVE]
-        values: dict[str, Any] = {":registered": value(actual.confirmed), ":waiting": value(actual.waiting)}
+        values: dict[str, Any] = {
+            ":registered": value(actual.confirmed),
+            ":waiting": value(actual.waiting),
+            ":one": value(1),
+        }
+        if seen.version:
+            condition.append(f"{COUNTER_VERSION} = :seen_version")
+            values[":seen_version"] = value(seen.version)
+        else:
+            condition.append(f"attribute_not_exists({COUNTER_VERSION})")
         for name, seen_value in (("registeredCount", seen.registeredCount), ("waitlistCount", seen.waitlistCount)):
             if seen_value is None:
                 condition.append(f"attribute_not_exists({name})")
@@ -91,7 +115,7 @@ class ReconcileRepository(Tables):
             self._client.update_item(
                 TableName=self._events,
                 Key=event_key(event_id),
-                UpdateExpression="SET registeredCount = :registered, waitlistCount = :waiting",
+                UpdateExpression=f"SET registeredCount = :registered, waitlistCount = :waiting {MOVE_COUNTER_VERSION}",
                 ConditionExpression=" AND ".join(condition),
                 ExpressionAttributeValues=values,
             )

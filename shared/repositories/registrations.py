@@ -11,7 +11,15 @@ from shared.models.domain import Page, Registration
 from shared.repositories import transactions
 from shared.repositories.dynamo import Tables, deserialize, pages, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
-from shared.repositories.keys import CONFIRMED, EVENT_OPEN, OPEN_VALUES, WAITLISTED, event_key, registration_key
+from shared.repositories.keys import (
+    CONFIRMED,
+    EVENT_OPEN,
+    MOVE_COUNTER_VERSION,
+    OPEN_VALUES,
+    WAITLISTED,
+    event_key,
+    registration_key,
+)
 from shared.repositories.transactions import ONE, SEAT_FREE, STATUS_AND_CAPACITY, ZERO, EventCounters
 
 USER_REGISTRATIONS_INDEX = "UserRegistrationsIndex"
@@ -31,7 +39,7 @@ class RegistrationRepository(Tables):
                 "Update": {
                     "TableName": self._events,
                     "Key": event_key(event_id),
-                    "UpdateExpression": "SET registeredCount = registeredCount + :one",
+                    "UpdateExpression": f"SET registeredCount = registeredCount + :one {MOVE_COUNTER_VERSION}",
                     "ConditionExpression": f"{EVENT_OPEN} AND waitlistCount = :zero AND {SEAT_FREE}",
                     "ExpressionAttributeNames": STATUS_AND_CAPACITY,
                     "ExpressionAttributeValues": {":one": ONE, ":zero": ZERO, **OPEN_VALUES},

@@ -12,7 +12,15 @@ from shared.errors import ConflictError, NotFoundError
 from shared.models.fields import OPEN_STATUSES
 from shared.repositories.dynamo import deserialize, value
 from shared.repositories.failures import DynamoDBError
-from shared.repositories.keys import EVENT_LIVE, OWNED_BY, WAITLISTED, event_key, is_live, user_key
+from shared.repositories.keys import (
+    EVENT_LIVE,
+    MOVE_COUNTER_VERSION,
+    OWNED_BY,
+    WAITLISTED,
+    event_key,
+    is_live,
+    user_key,
+)
 
 ONE = value(1)
 ZERO = value(0)
@@ -67,7 +75,7 @@ def release(events_table: str, event_id: str, counter: str, owner: str | None) -
         "Update": {
             "TableName": events_table,
             "Key": event_key(event_id),
-            "UpdateExpression": f"SET {counter} = {counter} - :one",
+            "UpdateExpression": f"SET {counter} = {counter} - :one {MOVE_COUNTER_VERSION}",
             **event_condition(owner),
         }
     }

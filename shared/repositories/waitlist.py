@@ -38,7 +38,9 @@ class WaitlistRepository(Tables):
                 "Update": {
                     "TableName": self._events,
                     "Key": event_key(event_id),
-                    "UpdateExpression": "SET waitlistSeq = :ticket, waitlistCount = waitlistCount + :one",
+                    "UpdateExpression": (
+                        f"SET waitlistSeq = :ticket, waitlistCount = waitlistCount + :one {keys.MOVE_COUNTER_VERSION}"
+                    ),
                     "ConditionExpression": (
                         f"{keys.EVENT_OPEN} AND waitlistEnabled = :true AND waitlistSeq < :ticket "
                         f"AND {transactions.NO_SEAT_FOR_NEWCOMER}"
@@ -133,7 +135,8 @@ class WaitlistRepository(Tables):
                     "TableName": self._events,
                     "Key": event_key(entry.eventId),
                     "UpdateExpression": (
-                        "SET registeredCount = registeredCount + :one, waitlistCount = waitlistCount - :one"
+                        "SET registeredCount = registeredCount + :one, waitlistCount = waitlistCount - :one "
+                        + keys.MOVE_COUNTER_VERSION
                     ),
                     "ConditionExpression": f"{keys.EVENT_LIVE} AND {transactions.SEAT_FREE}",
                     "ExpressionAttributeNames": {"#capacity": "capacity"},

@@ -299,7 +299,37 @@ class TestConcurrentWrites:
         register(api, event_id, make_users(api, 1)[0])  # counters move: 4 stored, 2 real
 
         assert seen is not None and repository.repair(event_id, seen, actual) is False
-        assert repository.counters(event_id) == StoredCounters(registeredCount=4, waitlistCount=0, capacity=10)
+        after = repository.counters(event_id)
+        assert after is not None and (after.registeredCount, after.waitlistCount, after.capacity) == (4, 0, 10)
+
+    def test_churn_that_restores_the_counters_never_passes_for_drift(self, api: ApiClient, dynamodb: Any) -> None:
+        # Given capacity 2, two confirmed and three waiting (issue #10's ABA): twice in a row, a
+        # confirmed user leaves between the job's counter read and its count, then (after the count)
+        # the stream promotes the head and a newcomer joins, so the counters read the same again
+        event_id, holders, _ = full_event_with_waiters(api, capacity=2, waiting=3)
+        newcomers = iter(make_users(api, 2))
+        leavers = iter(holders)
+        promote = waitlist.default().promote_from_waitlist
+
+        def leave(n: int) -> None:
+            if n <= 2:
+                assert api.delete(f"/events/{event_id}/registrations/{next(leavers)}").status == 200
+
+        def refill(n: int) -> None:
+            if n <= 2:
+                assert promote(event_id) is not None
+                assert register(api, event_id, next(newcomers)).body["status"] == "waitlisted"
+
+        repository = Hooked(before_count=leave, after_count=refill)
+        manager = ReconcileManager(repository, waitlist.default())
+
+        manager.reconcile_event(event_id)
+
+        # Then no repair was written from a count that the churn had left behind, and the event is
+        # never overbooked: the counters move with a version the repair is conditional on
+        state = check_invariants(dynamodb, event_id, quiet=True)
+        assert state["event"]["registeredCount"] == 2 and state["event"]["waitlistCount"] == 3
+        assert True not in repository.repairs
 
     def test_counters_that_never_settle_are_skipped_untouched(self, api: ApiClient, dynamodb: Any) -> None:
         # Given an event so busy that every look sees different counters
