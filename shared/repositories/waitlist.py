@@ -11,7 +11,7 @@ from typing import Any
 from shared.errors import NotFoundError
 from shared.models.domain import Page, WaitlistEntry
 from shared.repositories import keys, transactions
-from shared.repositories.dynamo import Tables, deserialize, query_page, serialize, value
+from shared.repositories.dynamo import Tables, deserialize, pages, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registration_key, waitlist_key
 from shared.repositories.transactions import ONE, EventCounters, failed
@@ -189,16 +189,22 @@ class WaitlistRepository(Tables):
         return Page([_entry(item, position=first + offset) for offset, item in enumerate(items)], next_cursor)
 
     def live_position(self, event_id: str, ticket: int) -> int:
-        """1 + the number of entries still ahead of this ticket."""
-        response = self._client.query(
-            TableName=self._waitlist,
-            KeyConditionExpression="eventId = :event AND #position <= :ticket",
-            ExpressionAttributeNames={"#position": "position"},
-            ExpressionAttributeValues={":event": value(event_id), ":ticket": value(ticket)},
-            Select="COUNT",
-            ConsistentRead=True,
+        """1 + the number of entries still ahead of this ticket: a COUNT query paged to the end
+        (DynamoDB stops each page after 1 MB read, about 8,000 entries here)."""
+        count = sum(
+            int(page["Count"])
+            for page in pages(
+                self._client,
+                "query",
+                TableName=self._waitlist,
+                KeyConditionExpression="eventId = :event AND #position <= :ticket",
+                ExpressionAttributeNames={"#position": "position"},
+                ExpressionAttributeValues={":event": value(event_id), ":ticket": value(ticket)},
+                Select="COUNT",
+                ConsistentRead=True,
+            )
         )
-        return int(response["Count"]) if response["Count"] else 1
+        return count or 1
 
     def user_waitlist(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
         params = {

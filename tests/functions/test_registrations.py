@@ -225,6 +225,47 @@ class TestLists:
         assert set(seen[0]) == {"userId", "eventId", "position", "addedAt", "name"}
         assert seen[0]["name"] == "Person 1"
 
+    def test_positions_stay_exact_when_dynamodb_pages_the_count(
+        self, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given a waitlist longer than one page of a COUNT query (DynamoDB stops a page after 1 MB,
+        # about 8,000 entries; here every COUNT page stops after 2 entries)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+        holder, *waiters = make_users(api, 8)
+        register(api, event_id, holder)
+        for waiter in waiters[:-1]:
+            register(api, event_id, waiter)
+        client = get_client()
+        query = client.query
+        pages_read: list[int] = []
+
+        def paged(**params: Any) -> Any:
+            if params.get("Select") == "COUNT":
+                params = {**params, "Limit": 2}
+                pages_read.append(1)
+            return query(**params)
+
+        monkeypatch.setattr(client, "query", paged)
+
+        # When the last one joins, and the lists are read
+        joined = register(api, event_id, waiters[-1])
+        second_page = api.get(f"/events/{event_id}/waitlist?limit=3&nextToken={self._token(api, event_id)}")
+        mine = api.get(f"/users/{waiters[-1]}/waitlist")
+
+        # Then every position counts every entry ahead, across the pages
+        assert joined.body["position"] == 7
+        assert [(w["userId"], w["position"]) for w in second_page.body] == [
+            (u, n) for n, u in enumerate(waiters[3:6], start=4)
+        ]
+        assert mine.body[0]["position"] == 7
+        assert len(pages_read) >= 6  # the counts did page
+
+    @staticmethod
+    def _token(api: ApiClient, event_id: str) -> str:
+        first = api.get(f"/events/{event_id}/waitlist?limit=3")
+        assert first.status == 200
+        return first.headers["x-next-token"]
+
     def test_unknown_event_lists_are_404(self, api: ApiClient) -> None:
         missing = uid("missing")
         assert api.get(f"/events/{missing}/registrations").status == 404
