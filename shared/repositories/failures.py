@@ -10,7 +10,6 @@ Also here: what counts as busy, and the bounded retries of busy transactions and
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -148,4 +147,4 @@ def retry_item_conflicts(response: Any = None, attempts: int = 0, **_: Any) -> f
         return None
     if response[1].get("Error", {}).get("Code") != "TransactionConflictException":
         return None
-    return random.uniform(0, min(0.2, 0.025 * 2**attempts))
+    return retry.jitter(attempts, base=0.025, cap=0.2)

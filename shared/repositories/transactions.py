@@ -53,10 +53,6 @@ def counters(item: dict[str, Any]) -> EventCounters:
     )
 
 
-def failed(reason: dict[str, Any]) -> bool:
-    return reason.get("Code") == "ConditionalCheckFailed"
-
-
 def user_exists(users_table: str, user_id: str) -> dict[str, Any]:
     """The ConditionCheck that the user exists."""
     return {
@@ -95,10 +91,9 @@ def event_condition(owner: str | None) -> dict[str, Any]:
 def check_owner(exc: DynamoDBError, index: int, event_id: str, owner: str | None) -> None:
     """403 when the event exists but is not `owner`'s — before saying whether the user is
     registered there, which is none of a stranger's business."""
-    reasons = exc.reasons
-    if owner is None or len(reasons) <= index or not failed(reasons[index]):
+    if owner is None or not exc.failed(index):
         return
-    event = reasons[index].get("Item")
+    event = exc.old_item(index)
     if is_live(event) and deserialize(event).get("ownerId") != owner:  # type: ignore[arg-type]
         raise not_owner(event_id) from exc
 
@@ -115,20 +110,18 @@ def registration_not_found(event_id: str, user_id: str) -> NotFoundError:
 
 def no_seat_or_raise(exc: DynamoDBError, event_id: str, user_id: str) -> EventCounters:
     """Reads a cancelled register/join transaction: [event, user, registration, …]."""
-    reasons = exc.reasons
-    if exc.code != "TransactionCanceledException" or len(reasons) < 3:
+    if exc.code != "TransactionCanceledException" or len(exc.reasons) < 3:
         raise exc
-    event_reason, user_reason, registration_reason = reasons[0], reasons[1], reasons[2]
-    event_item = event_reason.get("Item")
-    if failed(event_reason) and not is_live(event_item):
+    event_item = exc.old_item(0)
+    if exc.failed(0) and not is_live(event_item):
         raise NotFoundError(f"Event {event_id} not found") from exc
-    if failed(user_reason):
+    if exc.failed(1):
         raise NotFoundError(f"User {user_id} not found") from exc
-    if failed(registration_reason):
-        existing = deserialize(registration_reason.get("Item") or {}).get("status")
+    if exc.failed(2):
+        existing = deserialize(exc.old_item(2) or {}).get("status")
         where = "on the waitlist" if existing == WAITLISTED else "registered"
         raise ConflictError(f"User {user_id} is already {where} for event {event_id}") from exc
-    if not failed(event_reason):
+    if not exc.failed(0):
         raise exc
     found = counters(event_item)  # type: ignore[arg-type]
     if found.status not in OPEN_STATUSES:

@@ -14,7 +14,7 @@ from shared.repositories import keys, transactions
 from shared.repositories.dynamo import Tables, deserialize, pages, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registration_key, waitlist_key
-from shared.repositories.transactions import ONE, EventCounters, failed
+from shared.repositories.transactions import ONE, EventCounters
 
 USER_WAITLIST_INDEX = "UserWaitlistIndex"
 _MARKER_HOLDS_TICKET = "#status = :waitlisted AND ticket = :ticket"
@@ -103,12 +103,11 @@ class WaitlistRepository(Tables):
         except DynamoDBError as exc:
             transactions.check_owner(exc, 2, event_id, owner)
             transactions.raise_if_event_gone(exc, 2, event_id)
-            reasons = exc.reasons
-            if reasons and failed(reasons[0]):
-                if reasons[0].get("Item") is None:
+            if exc.failed(0):
+                if exc.old_item(0) is None:
                     raise transactions.registration_not_found(event_id, user_id) from exc
                 return False
-            if len(reasons) > 1 and failed(reasons[1]):
+            if exc.failed(1):
                 # The entry went without its marker: only an event deletion removes them apart.
                 raise NotFoundError(f"Event {event_id} not found") from exc
             raise
@@ -163,12 +162,9 @@ class WaitlistRepository(Tables):
         try:
             self._client.transact(items)
         except DynamoDBError as exc:
-            reasons = exc.reasons
-            if not reasons:
-                raise
-            if failed(reasons[0]):
+            if exc.failed(0):
                 return None
-            if any(failed(reason) for reason in reasons[1:]):
+            if any(exc.failed(index) for index in range(1, len(exc.reasons))):
                 return False
             raise
         return True
