@@ -6,13 +6,13 @@ from functools import cache
 from typing import Any
 
 from shared.auth import check_owner
-from shared.clock import utc_now
+from shared.clock import utc_now, utc_now_series
 from shared.errors import InternalError, NotFoundError, ServiceUnavailableError
 from shared.models.domain import Page, WaitlistEntry
 from shared.observability import logger
 from shared.repositories.lookups import Lookups
 from shared.repositories.transactions import EventCounters
-from shared.repositories.waitlist import WaitlistRepository
+from shared.repositories.waitlist import PROMOTION_BATCH, WaitlistRepository
 
 
 class InconsistentWaitlistError(RuntimeError):
@@ -49,30 +49,46 @@ class WaitlistManager:
     def promote_from_waitlist(self, event_id: str) -> str | None:
         """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
         promoted user, or None when no seat is free or nobody waits."""
-        refused: WaitlistEntry | None = None
-        while True:
-            head = self._repository.head(event_id)
-            if head is None:
-                return None
-            if head == refused:
-                # The same entry refused twice: its registration marker is missing or disagrees.
-                # Fail loudly (the stream record is retried, then parked on the failure queue and
-                # alarmed on) rather than loop.
-                raise InconsistentWaitlistError(f"waitlist entry {head.ticket} of event {event_id} has no marker")
-            promoted = self._repository.try_promote(head, utc_now())
-            if promoted is None:
-                return None
-            if promoted:
-                return head.userId
-            # The head left (or another run promoted it) between the read and the write: look again.
-            refused = head
+        promoted = self._promote(event_id, at_most=1)
+        return promoted[0] if promoted else None
 
     def promote_all(self, event_id: str) -> list[str]:
-        """Promotes in FIFO order while seats are free and people wait. Safe to run any number of
-        times, concurrently too: each promotion is conditional on the seat and the entry."""
-        promoted = []
-        while (user_id := self.promote_from_waitlist(event_id)) is not None:
-            promoted.append(user_id)
+        """Promotes in FIFO order while seats are free and people wait, up to 49 people per
+        transaction: read the counters, read that many heads, move them all in one transaction.
+        Safe to run any number of times, concurrently too: each transaction is conditional on the
+        seats and on every entry, so nobody is promoted twice, skipped, or given a seat that is
+        not free; a run that crashes half-way is finished by the next one."""
+        return self._promote(event_id, at_most=None)
+
+    def _promote(self, event_id: str, at_most: int | None) -> list[str]:
+        promoted: list[str] = []
+        refused: set[int] = set()
+        while at_most is None or len(promoted) < at_most:
+            event = self._repository.seats(event_id)
+            if event is None or event.waitlistCount <= 0:
+                break
+            free = PROMOTION_BATCH if event.capacity is None else event.capacity - event.registeredCount
+            room = free if at_most is None else min(free, at_most - len(promoted))
+            if room <= 0:
+                break
+            heads = self._repository.heads(event_id, min(room, PROMOTION_BATCH))
+            # An entry refused before and still queued has a missing or disagreeing registration
+            # marker: promote the people ahead of it, then fail loudly once it is the head (the
+            # stream record is retried, then parked on the failure queue and alarmed on).
+            broken = next((n for n, entry in enumerate(heads) if entry.ticket in refused), None)
+            if broken == 0:
+                raise InconsistentWaitlistError(f"waitlist entry {heads[0].ticket} of event {event_id} has no marker")
+            heads = heads[:broken]
+            if not heads:
+                break
+            outcome = self._repository.try_promote(heads, event.capacity, utc_now_series(len(heads)))
+            if outcome is None:
+                continue  # the seats moved since the read: read them again
+            if not outcome:
+                promoted += [entry.userId for entry in heads]
+            # Else those entries left (or another run promoted them) between the read and the write,
+            # or their markers disagree: the next read tells which.
+            refused.update(entry.ticket for entry in outcome)
         return promoted
 
     def list_for_event(

@@ -17,6 +17,9 @@ from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registrat
 from shared.repositories.transactions import ONE, EventCounters
 
 USER_WAITLIST_INDEX = "UserWaitlistIndex"
+# Promotions per transaction: the event's update and two items per entry (the entry, its marker)
+# stay within DynamoDB's 100 items per TransactWriteItems.
+PROMOTION_BATCH = 49
 _MARKER_HOLDS_TICKET = "#status = :waitlisted AND ticket = :ticket"
 
 
@@ -113,61 +116,92 @@ class WaitlistRepository(Tables):
             raise
         return True
 
-    def head(self, event_id: str) -> WaitlistEntry | None:
+    def seats(self, event_id: str) -> EventCounters | None:
+        """The live event's counters, read strongly consistent; None when it is gone or deleting."""
+        item = self._client.get_item(
+            TableName=self._events,
+            Key=event_key(event_id),
+            ConsistentRead=True,
+            ProjectionExpression="#status, #capacity, registeredCount, waitlistCount, waitlistEnabled, waitlistSeq, "
+            "eventId, deleting",
+            ExpressionAttributeNames=transactions.STATUS_AND_CAPACITY,
+        ).get("Item")
+        return transactions.counters(item) if item is not None and keys.is_live(item) else None
+
+    def heads(self, event_id: str, count: int) -> list[WaitlistEntry]:
+        """The first `count` entries of the queue (one strongly consistent Query)."""
         response = self._client.query(
             TableName=self._waitlist,
             KeyConditionExpression="eventId = :event",
             ExpressionAttributeValues={":event": value(event_id)},
-            Limit=1,
+            Limit=count,
             ConsistentRead=True,
         )
-        items = response.get("Items", [])
-        return _entry(items[0], position=1) if items else None
+        return [_entry(item, position=n) for n, item in enumerate(response.get("Items", []), start=1)]
 
-    def try_promote(self, entry: WaitlistEntry, now: str) -> bool | None:
-        """One transaction: a free seat goes to this entry, which leaves the waitlist. True when
-        promoted; None when no seat is free (or the event is gone); False when the entry was no
-        longer there (it left, or another run promoted it)."""
+    def try_promote(
+        self, entries: list[WaitlistEntry], capacity: int | None, now: list[str]
+    ) -> list[WaitlistEntry] | None:
+        """One transaction: the first entries of the queue take as many free seats and leave the
+        waitlist. `capacity` is the one read with the counters: the seat condition is
+        `registeredCount <= capacity - len(entries)` on an event whose capacity is still at least
+        that (or still unlimited), so the transaction can never overbook. Returns [] when every
+        entry was promoted, None when the seats were no longer free (or the event is gone), and
+        the entries that were no longer waiting (they left, or another run promoted them).
+        `now`: each entry's registeredAt, in queue order (distinct, so lists keep that order)."""
+        if not 0 < len(entries) <= PROMOTION_BATCH:
+            raise ValueError(f"a promotion moves 1 to {PROMOTION_BATCH} entries, not {len(entries)}")
+        event_id = entries[0].eventId
+        values: dict[str, Any] = {":one": ONE, ":moved": value(len(entries))}
+        if capacity is None:
+            seats = "attribute_not_exists(#capacity)"
+        else:
+            seats = "registeredCount <= :limit AND #capacity >= :capacity"
+            values.update({":limit": value(capacity - len(entries)), ":capacity": value(capacity)})
         items = [
             {
                 "Update": {
                     "TableName": self._events,
-                    "Key": event_key(entry.eventId),
+                    "Key": event_key(event_id),
                     "UpdateExpression": (
-                        "SET registeredCount = registeredCount + :one, waitlistCount = waitlistCount - :one "
+                        "SET registeredCount = registeredCount + :moved, waitlistCount = waitlistCount - :moved "
                         + keys.MOVE_COUNTER_VERSION
                     ),
-                    "ConditionExpression": f"{keys.EVENT_LIVE} AND {transactions.SEAT_FREE}",
+                    "ConditionExpression": f"{keys.EVENT_LIVE} AND {seats}",
                     "ExpressionAttributeNames": {"#capacity": "capacity"},
-                    "ExpressionAttributeValues": {":one": ONE},
+                    "ExpressionAttributeValues": values,
                 }
-            },
-            self._delete_entry(entry.eventId, entry.ticket),
-            {
-                "Update": {
-                    "TableName": self._registrations,
-                    "Key": registration_key(entry.eventId, entry.userId),
-                    "UpdateExpression": "SET #status = :confirmed, registeredAt = :now REMOVE ticket, addedAt",
-                    "ConditionExpression": _MARKER_HOLDS_TICKET,
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":confirmed": value(CONFIRMED),
-                        ":waitlisted": value(WAITLISTED),
-                        ":ticket": value(entry.ticket),
-                        ":now": value(now),
-                    },
-                }
-            },
+            }
         ]
+        for entry, registered_at in zip(entries, now, strict=True):
+            items.append(self._delete_entry(event_id, entry.ticket))
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._registrations,
+                        "Key": registration_key(event_id, entry.userId),
+                        "UpdateExpression": "SET #status = :confirmed, registeredAt = :now REMOVE ticket, addedAt",
+                        "ConditionExpression": _MARKER_HOLDS_TICKET,
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":confirmed": value(CONFIRMED),
+                            ":waitlisted": value(WAITLISTED),
+                            ":ticket": value(entry.ticket),
+                            ":now": value(registered_at),
+                        },
+                    }
+                }
+            )
         try:
             self._client.transact(items)
         except DynamoDBError as exc:
             if exc.failed(0):
                 return None
-            if any(exc.failed(index) for index in range(1, len(exc.reasons))):
-                return False
+            refused = [entry for n, entry in enumerate(entries) if exc.failed(1 + 2 * n) or exc.failed(2 + 2 * n)]
+            if refused:
+                return refused
             raise
-        return True
+        return []
 
     def event_waitlist(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
         """Waitlist entries in ticket order, with live positions: the first page starts at 1; a

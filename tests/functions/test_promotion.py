@@ -45,8 +45,8 @@ def test_head_of_waitlist_is_promoted_from_the_stream(api: ApiClient, streams: A
     check_invariants(get_client(), event_id, quiet=True)
 
 
-def test_promotion_costs_two_round_trips_per_seat(api: ApiClient, streams: Any) -> None:
-    event_id, holders, _ = full_event_with_waiters(api, capacity=2, waiting=3)
+def test_promotion_moves_every_free_seat_in_one_transaction(api: ApiClient, streams: Any) -> None:
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=3)
     for holder in holders:
         api.delete(f"/events/{event_id}/registrations/{holder}")
     calls: list[str] = []
@@ -54,9 +54,35 @@ def test_promotion_costs_two_round_trips_per_seat(api: ApiClient, streams: Any) 
 
     promoted = waitlist.default().promote_all(event_id)
 
-    assert len(promoted) == 2
-    # two seats: (Query head, TransactWriteItems) each, then one head read and one refused transaction to stop
-    assert calls == ["Query", "TransactWriteItems"] * 3
+    assert promoted == waiters[:2]
+    # the counters, the two heads, one transaction for both seats; then the counters say no seat is left
+    assert calls == ["GetItem", "Query", "TransactWriteItems", "GetItem"]
+    check_invariants(get_client(), event_id, quiet=True)
+
+
+def test_a_batch_stops_at_49_promotions_per_transaction(api: ApiClient, streams: Any) -> None:
+    # Given 60 seats freed at once (capacity raised straight in the table) and 60 people waiting
+    event_id, _, waiters = full_event_with_waiters(api, capacity=1, waiting=60)
+    get_client().update_item(
+        TableName=get_settings().events_table,
+        Key={"eventId": {"S": event_id}},
+        UpdateExpression="SET #capacity = :capacity",
+        ExpressionAttributeNames={"#capacity": "capacity"},
+        ExpressionAttributeValues={":capacity": {"N": "61"}},
+    )
+    sizes: list[int] = []
+    get_client().meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: sizes.append(len(params["TransactItems"])),
+    )
+
+    promoted = waitlist.default().promote_all(event_id)
+
+    # Then everyone is promoted in queue order, in two transactions of 1 + 2 x 49 and 1 + 2 x 11 items
+    assert promoted == waiters
+    assert sizes == [99, 23]
+    assert confirmed(api, event_id)[1:] == waiters
+    check_invariants(get_client(), event_id, quiet=True)
 
 
 def test_replaying_the_same_batch_changes_nothing(api: ApiClient, streams: Any) -> None:
@@ -114,11 +140,11 @@ def test_a_crash_half_way_is_finished_by_the_retry(
     real_promote = WaitlistRepository.try_promote
     promotions = {"done": 0}
 
-    def crash_after_first(self: WaitlistRepository, entry: Any, now: str) -> bool | None:
+    def crash_after_first(self: WaitlistRepository, entries: Any, capacity: Any, now: list[str]) -> Any:
         if promotions["done"] == 1:
             raise ConnectionError("Lambda lost its network half-way")
-        outcome = real_promote(self, entry, now)
-        promotions["done"] += bool(outcome)
+        outcome = real_promote(self, entries[:1], capacity, now[:1])  # one seat per transaction here
+        promotions["done"] += outcome == []
         return outcome
 
     # When the first run crashes after one promotion
@@ -222,3 +248,20 @@ def test_a_waitlist_entry_without_its_marker_fails_loudly_instead_of_looping(api
 
     with pytest.raises(InconsistentWaitlistError):
         waitlist.default().promote_all(event_id)
+
+
+def test_people_ahead_of_a_broken_entry_are_still_promoted(api: ApiClient) -> None:
+    from shared.managers.waitlist import InconsistentWaitlistError
+
+    # Given two seats freed with three waiting, the second of whom lost its registration marker
+    event_id, holders, waiters = full_event_with_waiters(api, capacity=2, waiting=3)
+    for holder in holders:
+        api.delete(f"/events/{event_id}/registrations/{holder}")
+    get_client().delete_item(
+        TableName=get_settings().registrations_table, Key={"eventId": {"S": event_id}, "userId": {"S": waiters[1]}}
+    )
+
+    # When promotion runs, then the head takes a seat and the broken entry fails loudly
+    with pytest.raises(InconsistentWaitlistError):
+        waitlist.default().promote_all(event_id)
+    assert confirmed(api, event_id) == [waiters[0]]
