@@ -13,6 +13,20 @@
 //   404) becomes `{"detail": …}` with Content-Type application/json, as the deployed API's
 //   GatewayResponses do; requests Node's HTTP parser refuses (oversized request line or headers,
 //   malformed requests, request timeouts) get the same shape instead of an empty 400.
+// - A queue in front of every function: serverless-offline starts one more Python process for each
+//   request that arrives while a function's processes are busy, so a storm of 200 clients meant 200
+//   cold processes fighting for 2 cores, and the slowest hit the function timeout (504). Here at
+//   most LOCAL_CONCURRENCY invocations of one function run at once (default: the number of CPUs,
+//   at least 2); the others wait their turn in arrival order, and the function's timeout starts
+//   when it starts, as in Lambda, where a request waits for capacity rather than failing.
+// - Stream polling every 100 ms on every stream event that sets no `readInterval` of its own: serverless-offline-dynamodb-streams waits 500 ms between
+//   reads and again before delivering what it read (it takes the setting per event only), which
+//   put a promotion about a second behind the unregistration that freed its seat.
+// - Stream consumers started warm: serverless-offline-dynamodb-streams starts a function's Python
+//   process on its first batch, so the first promotion after `make run` waited for a cold import
+//   (2 s on a busy 2-core machine). Each consumer gets one INSERT record with empty images at start
+//   (the promotion function ignores INSERTs; its event filter drops them in AWS), so the process is
+//   up before the first real record; that plugin never stops an idle process.
 const http = require('http');
 const path = require('path');
 
@@ -121,10 +135,137 @@ function install(server) {
   });
 }
 
+// At most `limit` runs at once; the rest wait in arrival order.
+class Slots {
+  constructor(limit) {
+    this.limit = limit;
+    this.running = 0;
+    this.waiting = [];
+  }
+
+  acquire() {
+    if (this.running < this.limit) {
+      this.running += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running -= 1;
+  }
+}
+
+function concurrencyLimit() {
+  const configured = Number.parseInt(process.env.LOCAL_CONCURRENCY || '', 10);
+  if (Number.isInteger(configured) && configured > 0) return configured;
+  return Math.max(2, require('os').cpus().length);
+}
+
+// What `Lambda.get` hands its callers (HTTP routes, authorizers, schedules, the stream plugin): the
+// same three methods as a LambdaFunction, but the function is taken from serverless-offline's pool
+// only once a slot is free, so the pool never grows past the limit of busy processes.
+class QueuedInvocation {
+  constructor(take, slots) {
+    this.take = take;
+    this.slots = slots;
+    this.event = undefined;
+    this.clientContext = undefined;
+  }
+
+  setEvent(event) {
+    this.event = event;
+  }
+
+  setClientContext(clientContext) {
+    this.clientContext = clientContext;
+  }
+
+  async runHandler() {
+    await this.slots.acquire();
+    try {
+      const lambdaFunction = this.take();
+      if (this.clientContext !== undefined) lambdaFunction.setClientContext(this.clientContext);
+      lambdaFunction.setEvent(this.event);
+      return await lambdaFunction.runHandler();
+    } finally {
+      this.slots.release();
+    }
+  }
+}
+
+const STREAM_READ_INTERVAL_MS = 100;
+
+function pollStreamsOften(service) {
+  const interval = STREAM_READ_INTERVAL_MS;
+  for (const definition of Object.values(service.functions || {})) {
+    for (const event of definition.events || []) {
+      if (event.stream && typeof event.stream === 'object' && event.stream.readInterval === undefined) {
+        event.stream.readInterval = interval;
+      }
+    }
+  }
+}
+
+// A stream record every consumer here ignores: an item was created.
+const WARM_UP_EVENT = {
+  Records: [
+    {
+      eventID: 'local-warm-up',
+      eventName: 'INSERT',
+      eventSource: 'aws:dynamodb',
+      eventVersion: '1.1',
+      awsRegion: 'us-east-1',
+      dynamodb: { Keys: {}, NewImage: {}, SequenceNumber: '0', SizeBytes: 0, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    },
+  ],
+};
+
+function warmStreamConsumers(log) {
+  const plugin = path.dirname(require.resolve('serverless-offline-dynamodb-streams/package.json'));
+  const DynamodbStreams = require(path.join(plugin, 'src', 'dynamodb-streams.js'));
+  const prototype = DynamodbStreams.prototype;
+  if (prototype.warmsConsumers) return;
+  const create = prototype.create;
+  prototype.create = async function createWarm(events) {
+    const created = await create.call(this, events);
+    for (const functionKey of new Set(events.map((event) => event.functionKey))) {
+      const lambdaFunction = this.lambda.get(functionKey);
+      lambdaFunction.setEvent(WARM_UP_EVENT);
+      lambdaFunction.runHandler().catch((err) => log(`warming ${functionKey} failed: ${err.message || err}`));
+    }
+    return created;
+  };
+  prototype.warmsConsumers = true;
+}
+
+async function queueInvocations() {
+  const { default: Lambda } = await import('serverless-offline/lambda');
+  const prototype = Lambda.prototype;
+  if (prototype.queuedInvocations) return;
+  const get = prototype.get;
+  const limit = concurrencyLimit();
+  const slots = new Map();
+  prototype.get = function queuedGet(functionKey) {
+    if (!slots.has(functionKey)) slots.set(functionKey, new Slots(limit));
+    return new QueuedInvocation(() => get.call(this, functionKey), slots.get(functionKey));
+  };
+  prototype.queuedInvocations = true;
+}
+
 class LocalGateway {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = { 'before:offline:start:init': () => this.patch() };
+    this.hooks = {
+      'before:offline:start:init': async () => {
+        this.patch();
+        pollStreamsOften(this.serverless.service);
+        warmStreamConsumers((message) => this.serverless.cli.log(message));
+        await queueInvocations();
+      },
+    };
   }
 
   patch() {

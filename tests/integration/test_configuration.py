@@ -1,21 +1,25 @@
 """README's configuration table, as `make run` honours it: the variables serverless.yml takes from
 stage parameters (MAX_BODY_BYTES, PAGINATION_SECRET, POWERTOOLS_LOG_LEVEL) win when set in the
-environment, STAGE names the tables, and STARTUP_TIMEOUT bounds the start."""
+environment, STAGE names the tables, STARTUP_TIMEOUT bounds the start, and LOCAL_CONCURRENCY bounds
+the processes of one function."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
 import pytest
+import requests
 
-from tests.integration.stack import ROOT, LocalStack, free_ports, start_stack
+from tests.integration.stack import ROOT, LocalStack, free_ports, marked_processes, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +40,7 @@ def configured(tmp_path_factory: pytest.TempPathFactory, dynamodb_port: int) -> 
         MAX_BODY_BYTES="100",
         PAGINATION_SECRET="another-secret-of-at-least-32-bytes",
         POWERTOOLS_LOG_LEVEL="ERROR",
+        LOCAL_CONCURRENCY="1",
     )
     try:
         yield stack
@@ -111,3 +116,30 @@ def test_startup_timeout(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout.decode()
     assert f"http://127.0.0.1:{port}/health did not answer 200 within 1 s" in result.stdout.decode()
     assert time.monotonic() - started < 30
+
+
+def function_processes(stack: LocalStack, handler: str) -> list[int]:
+    """The Python processes serverless-offline runs `handler` in (`python3 -u …/invoke.py <handler> …`)."""
+    found = []
+    for pid in marked_processes(stack.marker):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if Path(argv[0].decode()).name.startswith("python") and handler.encode() in argv:
+            found.append(pid)
+    return found
+
+
+def test_local_concurrency(configured: LocalStack) -> None:
+    # With LOCAL_CONCURRENCY=1, ten requests at once to one function are queued through one warm
+    # process instead of starting ten (serverless-offline's own behaviour)
+    start = threading.Barrier(10)
+
+    def health(_: int) -> int:
+        start.wait()
+        return requests.get(configured.url("/health"), timeout=60).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        assert list(pool.map(health, range(10))) == [200] * 10
+    assert len(function_processes(configured, "functions/health/get")) == 1

@@ -1,10 +1,10 @@
 """The concurrent scenarios of the registrations issue, over HTTP on the real local stack
 (serverless-offline, the embedded DynamoDB, the stream-driven promotion function).
 
-serverless-offline, like Lambda, starts one more Python process per function for each request
-that arrives while the others are busy: 8 concurrent clients already mean up to 8 cold processes
-per route on a 2-core machine, so the clients here stay at 8-10 (the thread-pool tests under
-tests/concurrency push 32 threads straight at the embedded DynamoDB)."""
+serverless-offline on its own starts one more Python process per function for each request that
+arrives while the others are busy; the local gateway (plugins/local-gateway.js) queues them instead,
+at most LOCAL_CONCURRENCY at once per function, so the storm test sends 100 clients at the same
+moment and every one is answered (none waits into the function timeout for a cold process)."""
 
 from __future__ import annotations
 
@@ -115,3 +115,48 @@ def test_unregistrations_racing_registrations_over_http(api: LocalStack) -> None
     assert waiting[:15] == waiters[15:] and set(waiting[15:]) == set(newcomers)
     event = call(api, "GET", f"/events/{event_id}").json()
     assert (event["registeredCount"], event["waitlistCount"]) == (20, 35)
+
+
+def test_a_storm_of_clients_at_once_is_queued_not_timed_out(api: LocalStack) -> None:
+    # Given one event of 20 seats, and 100 clients who all register at the same moment (issue #10's
+    # storm, smaller: the local gateway queues each function's invocations instead of starting a cold
+    # process per request, so nobody waits into the function timeout and gets a 504)
+    event_id = create_event(api, capacity=20, waitlistEnabled=True)["eventId"]
+    people = create_users(api, 100)
+    start = threading.Barrier(100)
+
+    def register_at_once(user: str) -> requests.Response:
+        start.wait()
+        return call(api, "POST", f"/events/{event_id}/registrations", {"userId": user})
+
+    with ThreadPoolExecutor(100) as pool:
+        responses = list(pool.map(register_at_once, people))
+
+    # Then every request is answered 201: 20 confirmed, 80 waiting in positions 1..80
+    assert [r.status_code for r in responses] == [201] * 100, [r.text for r in responses if r.status_code != 201]
+    bodies = {r.json()["userId"]: r.json() for r in responses}
+    assert sum(b["status"] == "confirmed" for b in bodies.values()) == 20
+    waiting = all_pages(api, f"/events/{event_id}/waitlist")
+    assert [w["position"] for w in waiting] == list(range(1, 81))
+
+    # When the 20 confirmed leave at the same moment
+    holders = [user for user, body in bodies.items() if body["status"] == "confirmed"]
+    leave = threading.Barrier(20)
+
+    def unregister_at_once(user: str) -> requests.Response:
+        leave.wait()
+        return call(api, "DELETE", f"/events/{event_id}/registrations/{user}")
+
+    with ThreadPoolExecutor(20) as pool:
+        assert [r.status_code for r in pool.map(unregister_at_once, holders)] == [200] * 20
+
+    # Then the first 20 in line are confirmed (by the stream), the rest moved up to 1..60
+    expected = {w["userId"] for w in waiting[:20]}
+    deadline = time.monotonic() + 60
+    confirmed: set[str] = set()
+    while time.monotonic() < deadline and confirmed != expected:
+        confirmed = {r["userId"] for r in all_pages(api, f"/events/{event_id}/registrations")}
+        time.sleep(0.2)
+    assert confirmed == expected
+    assert [w["userId"] for w in all_pages(api, f"/events/{event_id}/waitlist")] == [w["userId"] for w in waiting[20:]]
+    assert [w["position"] for w in all_pages(api, f"/events/{event_id}/waitlist")] == list(range(1, 61))

@@ -25,6 +25,7 @@ EXERCISED = {
     "STARTUP_TIMEOUT": "tests/integration/test_configuration.py::test_startup_timeout",
     "LOCAL_DATA_DIR": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
     "SNAPSHOT_INTERVAL": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
+    "LOCAL_CONCURRENCY": "tests/integration/test_configuration.py::test_local_concurrency",
     "STREAMS_CHECKPOINT_FILE": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
     "PYTHON": "tests/unit/test_tooling.py::test_missing_tools_are_named_with_the_version_needed",
     "PACKAGE_DIR": "tests/unit/test_deploy_package.py::test_deploy_package_is_arm64_with_aarch64_wheels_and_bytecode",
@@ -68,7 +69,9 @@ EXERCISED = {
 }
 
 # Read by the code but set by Lambda or the shell, not by this project.
-NOT_OURS = {"PATH"}
+# Not ours (PATH; pyenv's root, where plugins/bytecode.js looks for python3.12), or handed by
+# local/run.py to plugins/local-auth-provider.js rather than set by anyone.
+NOT_OURS = {"PATH", "PYENV_ROOT", "LOCAL_AUTH_ISSUER", "LOCAL_AUTH_AUDIENCE"}
 _ENV_READ = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
 
 
@@ -82,12 +85,14 @@ def documented() -> dict[str, list[str]]:
 
 
 def variables_read() -> set[str]:
-    """Environment variables our code, serverless.yml and the Makefile read, and the stage
+    """Environment variables our code, our plugins, serverless.yml and the Makefile read, and the stage
     parameters serverless.yml uses (as `param:name`)."""
     found: set[str] = set()
     for folder in ("local", "shared", "functions"):
         for path in (ROOT / folder).rglob("*.py"):
             found |= set(_ENV_READ.findall(path.read_text()))
+    for path in (ROOT / "plugins").glob("*.js"):
+        found |= set(re.findall(r"process\.env\.(\w+)", path.read_text()))
     serverless = config.SERVERLESS_YML.read_text()
     found |= set(re.findall(r"\$\{env:(\w+)", serverless))
     found |= {f"param:{name}" for name in re.findall(r"\$\{param:(\w+)", serverless)}
