@@ -2,12 +2,17 @@
 the machine, the date and the exact commands. `--smoke` (make bench-smoke): the same code paths
 with tiny counts, a few functions, no RESULTS.md; it asserts nothing about timing.
 
+A phase that fails does not take the others with it: its section says that it failed, with the end
+of its error output, every finished phase is rendered and RESULTS.md written all the same, and the
+run exits non-zero.
+
     .venv/bin/python -m bench [--smoke] [--results bench/RESULTS.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import json
 import os
@@ -25,14 +30,14 @@ from bench.common import ROOT, functions
 FULL = {
     "cold": ["--runs", "11"],
     "warm": ["--calls", "1000"],
-    "load": ["--registrations", "1000", "--clients", "32", "--capacity", "100", "--unregistrations", "100"],
+    "load": ["--registrations", "500", "--clients", "500", "--capacity", "100", "--unregistrations", "100"],
     "hot_event": ["--requests", "10000", "--capacity", "1000", "--shards", "20"],
     "package": ["--runs", "11"],
 }
 SMOKE = {
     "cold": ["--runs", "1", "--only", "health", "register"],
     "warm": ["--calls", "3"],
-    "load": ["--registrations", "12", "--clients", "4", "--capacity", "4", "--unregistrations", "2"],
+    "load": ["--registrations", "12", "--clients", "12", "--capacity", "4", "--unregistrations", "2"],
     "hot_event": ["--requests", "50", "--capacity", "10", "--shards", "4"],
     "package": ["--runs", "1", "--only", "register"],
 }
@@ -40,14 +45,35 @@ GROUPS = [("cold", "package"), ("warm", "hot_event"), ("load",)]
 PROFILED = ["functions.registrations.register", "bench.baselines.monolith"]
 
 
+class PhaseFailed(Exception):
+    """A phase exited non-zero (or wrote no results): what it printed last."""
+
+
 def phase(name: str, args: list[str], out: Path) -> tuple[dict[str, Any], str]:
+    """Runs one phase in its own process; its error output is shown as it comes and its end kept,
+    so that a failure can be told in RESULTS.md."""
     command = [sys.executable, "-m", f"bench.{name}", *args, "--json", str(out / f"{name}.json")]
     shown = " ".join([os.path.relpath(sys.executable, ROOT), "-m", f"bench.{name}", *args, "--json", "…"])
     print(f"[bench] {shown}", file=sys.stderr, flush=True)
     started = time.monotonic()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            sys.stderr.write(line)
+            tail.append(line.rstrip())
     print(f"[bench]   {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-    return json.loads((out / f"{name}.json").read_text()), shown
+    result = out / f"{name}.json"
+    if process.returncode != 0 or not result.exists():
+        raise PhaseFailed(f"`{shown}` exited with status {process.returncode}:\n" + "\n".join(tail))
+    return json.loads(result.read_text()), shown
+
+
+def failed(name: str, results: dict[str, Any]) -> list[str]:
+    """The section of a phase that did not finish: why, in its own words."""
+    return ["**This phase failed; its numbers are missing from this run.**", "", "```", results[name]["failed"], "```"]
 
 
 def profiles() -> dict[str, dict[str, float]]:
@@ -101,44 +127,16 @@ def cold_table(phase: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(results: dict[str, Any], commands: dict[str, str], started: float, load_avg: tuple[float, ...]) -> str:
-    cold, warm, load, hot, package = (results[k] for k in ("cold", "warm", "load", "hot_event", "package"))
-    cpu = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if "model name" in line
-            ),
-            "?",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else "?"
-    )
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Produced by `make bench` (`{os.path.relpath(sys.executable, ROOT)} -m bench`) on "
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit.strip()}, in "
-        f"{(time.monotonic() - started) / 60:.1f} min.",
-        "",
-        f"- Machine: {os.cpu_count()} CPUs ({cpu}), {platform.platform()}; load average before "
-        f"{' / '.join(f'{v:.1f}' for v in load_avg)}, after {' / '.join(f'{v:.1f}' for v in os.getloadavg())} "
-        "(a shared, noisy machine: read the ratios, measured in the same run, not the milliseconds).",
-        f"- {cold['python']} for the development virtualenv; {package['python']} for the deployment package, "
-        "as Lambda runs it.",
-        "- Commands (each phase is its own process; `…` is a temporary JSON file). Phases run two at a "
-        "time, one per core — the two cold-start phases side by side, warm latency beside the hot-event "
-        "simulation — and the load test alone:",
-        *[f"  - `{command}`" for command in commands.values()],
-        "",
-        "## 1. Cold start in the development virtualenv (with .pyc)",
-        "",
-        *cold_table(cold),
-        "",
-        "## 1b. Cold start of the deployment package, as Lambda imports it (python3.12, read-only, shipped bytecode)",
-        "",
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return "?"
+    models = (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line)
+    return next(models, "?")
+
+
+def package_section(package: dict[str, Any]) -> list[str]:
+    return [
         f"`osls package` → the zip ({package['pyc_in_zip']} `.pyc` added by `plugins/bytecode.js`) extracted "
         "to a read-only directory (`chmod a-w`), `PYTHONDONTWRITEBYTECODE=1`; boto3 from a separate "
         "python3.12 directory with its bytecode, as the runtime provides it; the floor and the monolith "
@@ -146,10 +144,10 @@ def render(results: dict[str, Any], commands: dict[str, str], started: float, lo
         "",
         *cold_table(package),
     ]
-    lines += [
-        "",
-        "## 2. Warm latency in-process, and 3. DynamoDB round trips",
-        "",
+
+
+def warm_section(warm: dict[str, Any]) -> list[str]:
+    lines = [
         f"Each handler called {warm['calls']} times with an API Gateway event on moto (`mock_aws`, tables from "
         "serverless.yml, the local stack's atomic TransactWriteItems instead of moto's table copies), ours and "
         "the monolith's (via Mangum) interleaved, same data. Round trips: `before-call.dynamodb.*` events per call. "
@@ -168,14 +166,15 @@ def render(results: dict[str, Any], commands: dict[str, str], started: float, lo
             f"| {ours['round_trips']} ({', '.join(ours['operations'])}) | {mono_['round_trips']} "
             f"({', '.join(mono_['operations'])}) | {value['minimum']} |"
         )
-    lines += [
-        "",
-        "## 4. The local stack under load (`python -m local.run`: serverless-offline + embedded moto)",
-        "",
+    return lines
+
+
+def load_section(load: dict[str, Any]) -> list[str]:
+    return [
         f"{load['registrations']} registrations for one event (capacity {load['capacity']}, waitlist on) from "
-        f"{load['clients']} concurrent clients, after warming the register function with 1, 2, 4, … concurrent "
-        f"requests ({load['warm_up_seconds']:.0f} s). Then {load['unregistrations']} unregistrations (8 clients) "
-        "and the time from each DELETE's answer until the head it freed a seat for is listed as confirmed.",
+        f"{load['clients']} concurrent clients at once, from cold (nothing warmed first). Then "
+        f"{load['unregistrations']} unregistrations of confirmed users, all at once, and the time from each "
+        "DELETE's answer until the head it freed a seat for is listed as confirmed (the stream-driven promotion).",
         "",
         "| requests/s | p50 (ms) | p99 (ms) | answers | errors | final state | promoted | promotion p50 (ms) "
         "| promotion max (ms) |",
@@ -186,9 +185,11 @@ def render(results: dict[str, Any], commands: dict[str, str], started: float, lo
         f"{'ok' if load['state_ok'] else 'WRONG'} | {load['promoted']}/{load['unregistrations']} "
         f"({'ok' if load['promotions_ok'] else 'WRONG'}) | {ms(load['promotion_p50_ms'])} | "
         f"{ms(load['promotion_max_ms'])} |",
-        "",
-        "## 5. Hot event simulation (see docs/scaling.md)",
-        "",
+    ]
+
+
+def hot_section(hot: dict[str, Any]) -> list[str]:
+    lines = [
         f"moto + injected busy cancellations (τ = {hot['tau_s'] * 1000:.0f} ms); backoff recorded, not slept.",
         "",
         "| scenario | requests | seats | injected busy rate | 201 | 409 full | 503 | attempts | conflicted "
@@ -201,17 +202,60 @@ def render(results: dict[str, Any], commands: dict[str, str], started: float, lo
             f"| {s['answered_201']} | {s['answered_409_full']} | {s['answered_503']} | {s['transaction_attempts']} "
             f"| {s['conflicted']} | {s['retried']} | {s['registered_count']} | {'YES' if s['overbooked'] else 'no'} |"
         )
-    if "profiles" in results:
-        groups = sorted({g for p in results["profiles"].values() for g in p})
-        lines += [
-            "",
-            "## Where import time goes (`python -X importtime`, with .pyc, sum of self times, ms)",
-            "",
-            "| module | " + " | ".join(groups) + " |",
-            "|---|" + "--:|" * len(groups),
-        ]
-        for module, totals in results["profiles"].items():
-            lines.append(f"| `{module}` | " + " | ".join(ms(totals.get(g, 0.0)) for g in groups) + " |")
+    return lines
+
+
+def profile_section(profiles: dict[str, dict[str, float]]) -> list[str]:
+    groups = sorted({g for p in profiles.values() for g in p})
+    lines = ["| module | " + " | ".join(groups) + " |", "|---|" + "--:|" * len(groups)]
+    for module, totals in profiles.items():
+        lines.append(f"| `{module}` | " + " | ".join(ms(totals.get(g, 0.0)) for g in groups) + " |")
+    return lines
+
+
+SECTIONS: list[tuple[str, str, Any]] = [
+    ("cold", "## 1. Cold start in the development virtualenv (with .pyc)", cold_table),
+    (
+        "package",
+        "## 1b. Cold start of the deployment package, as Lambda imports it (python3.12, read-only, shipped bytecode)",
+        package_section,
+    ),
+    ("warm", "## 2. Warm latency in-process, and 3. DynamoDB round trips", warm_section),
+    ("load", "## 4. The local stack under a storm (`make run`: serverless-offline + embedded moto)", load_section),
+    ("hot_event", "## 5. Hot event simulation (see docs/scaling.md)", hot_section),
+    ("profiles", "## Where import time goes (`python -X importtime`, with .pyc, self times, ms)", profile_section),
+]
+
+
+def python_of(results: dict[str, Any], name: str) -> str:
+    return results[name].get("python", "(phase failed)")
+
+
+def render(results: dict[str, Any], commands: dict[str, str], started: float, load_avg: tuple[float, ...]) -> str:
+    broken = [name for name, value in results.items() if "failed" in value]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` (`{os.path.relpath(sys.executable, ROOT)} -m bench`) on "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit.strip()}, in "
+        f"{(time.monotonic() - started) / 60:.1f} min."
+        + (f" **Failed phases: {', '.join(broken)}** (their sections say why)." if broken else ""),
+        "",
+        f"- Machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.platform()}; load average before "
+        f"{' / '.join(f'{v:.1f}' for v in load_avg)}, after {' / '.join(f'{v:.1f}' for v in os.getloadavg())} "
+        "(a shared, noisy machine: read the ratios, measured in the same run, not the milliseconds).",
+        f"- {python_of(results, 'cold')} for the development virtualenv; {python_of(results, 'package')} for the "
+        "deployment package, as Lambda runs it.",
+        "- Commands (each phase is its own process; `…` is a temporary JSON file). Phases run two at a "
+        "time, one per core — the two cold-start phases side by side, warm latency beside the hot-event "
+        "simulation — and the load test alone:",
+        *[f"  - `{command}`" for command in commands.values()],
+    ]
+    for name, heading, section in SECTIONS:
+        if name not in results:
+            continue
+        lines += ["", heading, "", *(failed(name, results) if name in broken else section(results[name]))]
     return "\n".join(lines) + "\n"
 
 
@@ -228,16 +272,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as out, ThreadPoolExecutor(2) as pool:
         # Two phases at a time, one per core: each phase's ratios compare targets measured side by
         # side within that phase, so a neighbour slows both sides alike; the load test, which
-        # wants every core, runs alone. Keeps `make bench` under 10 minutes on 2 cores.
+        # wants every core, runs alone.
         for group in GROUPS:
             running = {name: pool.submit(phase, name, plan[name], Path(out)) for name in group}
             for name, future in running.items():
-                results[name], commands[name] = future.result()
-    results["profiles"] = profiles()
+                try:
+                    results[name], commands[name] = future.result()
+                except PhaseFailed as exc:
+                    results[name] = {"failed": str(exc)}
+    try:
+        results["profiles"] = profiles()
+    except Exception as exc:  # told in RESULTS.md like a failed phase
+        results["profiles"] = {"failed": f"{type(exc).__name__}: {exc}"}
     text = render(results, commands, started, load_avg)
     sys.stdout.write(text)
     if not args.smoke:
         args.results.write_text(text)
+    broken = [name for name, value in results.items() if "failed" in value]
+    if broken:
+        print(f"[bench] failed phases: {', '.join(broken)} (the others are in the results)", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""The local stack (`python -m local.run`, i.e. `make run`) under load: registrations for one event
-(capacity 100, waitlist on) from concurrent clients, the final state checked; then unregistrations
-and the time until every promotion (by the stream function) is visible.
+"""The local stack (`python -m local.run`, i.e. `make run`) under a storm, from cold: registrations
+for one event (capacity 100, waitlist on), every client at once, the final state checked; then
+unregistrations of confirmed users, all at once, and the time from each DELETE's answer until the
+head it freed a seat for is listed as confirmed (the stream-driven promotion).
 
-serverless-offline starts one Python process per concurrently in-flight request of a function, so
-32 clients mean up to 32 cold processes on this machine: the register function is warmed first
-with rising concurrency (1, 2, 4, … clients), outside the measurement.
+Nothing is warmed first: the local gateway queues each function's invocations (plugins/
+local-gateway.js, LOCAL_CONCURRENCY), so a storm waits for warm processes instead of starting one
+cold process per request and timing out.
 
-    .venv/bin/python -m bench.load --registrations 1000 --clients 32 --json out.json
+    .venv/bin/python -m bench.load --registrations 500 --clients 500 --capacity 100 \
+        --unregistrations 100 --json out.json
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from local import config
 def timed(session: requests.Session, method: str, url: str, **kwargs: Any) -> tuple[float, int, Any]:
     started = time.perf_counter()
     try:
-        response = session.request(method, url, timeout=30, **kwargs)
+        response = session.request(method, url, timeout=120, **kwargs)
         status = response.status_code
         body = response.json() if response.content else None
     except requests.RequestException as exc:
@@ -100,15 +102,6 @@ def run(registrations: int, clients: int, capacity: int, unregistrations: int) -
         with table.batch_writer() as batch:
             for user in users:
                 batch.put_item(Item={"userId": user, "name": "Load", "createdAt": "2026-01-01T00:00:00+00:00"})
-        # Warm the register function (and its process pool) with rising concurrency: an unknown
-        # event answers 404 after one DynamoDB call.
-        warm_started = time.monotonic()
-        level = 1
-        while level <= clients:
-            fan_out(level, [("POST", "/events/warm-up/registrations", {"userId": users[0]})] * level * 2, base)
-            level *= 2
-        warm_seconds = time.monotonic() - warm_started
-
         jobs = [("POST", f"/events/{event_id}/registrations", {"userId": user}) for user in users]
         started = time.monotonic()
         results = fan_out(clients, jobs, base)
@@ -132,9 +125,8 @@ def run(registrations: int, clients: int, capacity: int, unregistrations: int) -
         # Unregister the first confirmed users; the heads of the waitlist must be promoted.
         leaving = [entry["userId"] for entry in confirmed[:unregistrations]]
         expected = [entry["userId"] for entry in waiting[:unregistrations]]
-        unreg = fan_out(
-            min(clients, 8), [("DELETE", f"/events/{event_id}/registrations/{u}", None) for u in leaving], base
-        )
+        leaves = [("DELETE", f"/events/{event_id}/registrations/{user}", None) for user in leaving]
+        unreg = fan_out(min(clients, len(leaving)), leaves, base)
         freed_at = sorted(done for *_, done in unreg)
         unreg_errors = sum(1 for _, status, *_ in unreg if status != 200)
         seen: dict[str, float] = {}
@@ -155,7 +147,6 @@ def run(registrations: int, clients: int, capacity: int, unregistrations: int) -
             "registrations": registrations,
             "clients": clients,
             "capacity": capacity,
-            "warm_up_seconds": warm_seconds,
             "seconds": elapsed,
             "rps": registrations / elapsed,
             "p50_ms": median(latencies),
@@ -190,8 +181,8 @@ def _dynamodb_port(stack: Any) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--registrations", type=int, default=1000)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--registrations", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--capacity", type=int, default=100)
     parser.add_argument("--unregistrations", type=int, default=100)
     parser.add_argument("--json", required=True)

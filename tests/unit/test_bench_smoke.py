@@ -26,3 +26,51 @@ def test_bench_smoke_runs_every_benchmark() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     for phase in ("cold", "warm", "load", "hot_event", "package"):
         assert f"-m bench.{phase}" in result.stderr
+
+
+def test_a_failed_phase_keeps_the_others_and_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    import bench.__main__ as bench_main
+
+    # Given a run whose load phase fails while the hot-event phase finishes
+    hot = {
+        "tau_s": 0.01,
+        "scenarios": [
+            {
+                "scenario": "today",
+                "requests": 2,
+                "capacity": 1,
+                "injected_busy_rate": 0.5,
+                "answered_201": 1,
+                "answered_409_full": 1,
+                "answered_503": 0,
+                "transaction_attempts": 3,
+                "conflicted": 1,
+                "retried": 1,
+                "registered_count": 1,
+                "overbooked": False,
+            }
+        ],
+    }
+
+    def phase(name: str, args: list[str], out: Path) -> tuple[dict, str]:
+        if name == "hot_event":
+            return hot, "python -m bench.hot_event"
+        raise bench_main.PhaseFailed(f"`python -m bench.{name}` exited with status 1:\n504 Gateway Timeout")
+
+    monkeypatch.setattr(bench_main, "phase", phase)
+    monkeypatch.setattr(bench_main, "profiles", lambda: {"functions.health.get": {"ours": 1.0}})
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(sys, "argv", ["bench", "--results", str(results)])
+
+    # When it runs, then it exits non-zero, and RESULTS.md still holds what finished and why the rest failed
+    with pytest.raises(SystemExit) as exited:
+        bench_main.main()
+    assert exited.value.code == 1
+    text = results.read_text()
+    assert "**Failed phases: cold, package, warm, load**" in text
+    assert text.count("**This phase failed; its numbers are missing from this run.**") == 4
+    assert "504 Gateway Timeout" in text
+    assert "| today | 2 | 1 | 0.500 | 1 | 1 | 0 | 3 | 1 | 1 | 1 | no |" in text
+    assert "| `functions.health.get` | 1.0 |" in text
