@@ -79,7 +79,7 @@ class Limits:
 
 
 def from_environment() -> Limits | None:
-    spec = os.environ.get(ENVIRONMENT, "").strip()
+    spec = os.environ.get("DYNAMODB_LIMITS", "").strip()
     return Limits.parse(spec) if spec and spec not in ("0", "off", "false") else None
 
 

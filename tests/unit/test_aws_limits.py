@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.dynamodb import EmbeddedDynamoDB
-from local.limits import ITEM_BYTES, MIB, Limits, aws_limits, item_size
+from local.limits import ITEM_BYTES, MIB, Limits, aws_limits, from_environment, item_size
 from shared.repositories.dynamo import pages
 from shared.repositories.failures import is_busy
 
@@ -186,6 +186,14 @@ def test_the_mode_parses_its_settings() -> None:
     for wrong in ("pages=3", "conflict_rate=2", "page_bytes="):
         with pytest.raises(ValueError):
             Limits.parse(wrong)
+
+
+def test_dynamodb_limits_in_the_environment_switches_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DYNAMODB_LIMITS", "conflict_rate=0.5")
+    assert from_environment() == Limits(conflict_rate=0.5)
+    for off in ("", "off", "0"):
+        monkeypatch.setenv("DYNAMODB_LIMITS", off)
+        assert from_environment() is None
 
 
 def _query_params() -> dict[str, Any]:
