@@ -5,7 +5,10 @@ restores that copy when it is cancelled, which would silently undo writes that o
 meanwhile. Real DynamoDB applies each request atomically; serialising requests gives the local
 stack and the concurrency tests the same guarantee (and DynamoDB Streams keep working).
 
-    python -m local.dynamodb --port 8000
+    python -m local.dynamodb --port 8000 [--limits SPEC]
+
+`--limits` (or DYNAMODB_LIMITS in the environment) switches on the AWS limits mode: 1 MB pages,
+transaction conflicts, size and count limits (local/limits.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any, TypeVar
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from local import limits as aws
 
 T = TypeVar("T")
 
@@ -116,8 +121,9 @@ class SerializedApp:
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        with self.lock:
+        with self.lock, aws.serving(self.lock):
             # Drain the body inside the lock: the response must be complete before the next request.
+            # (A transaction of the limits mode with `transaction_ms` lets go of it while in flight.)
             return list(self._app(environ, start_response))
 
 
@@ -129,8 +135,10 @@ class _QuietHandler(WSGIRequestHandler):
 class EmbeddedDynamoDB:
     """moto server on a background thread; `endpoint` is its URL."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, limits: aws.Limits | None = None) -> None:
         install_fast_transactions()
+        if limits is not None:
+            aws.enable(limits)
         self._app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(host, port, self._app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -161,9 +169,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--limits",
+        help=f"AWS limits mode (default: ${aws.ENVIRONMENT}): 'on' or e.g. 'page_bytes=4096,conflict_rate=0.1,seed=1'",
+    )
     args = parser.parse_args()
-    server = EmbeddedDynamoDB(args.host, args.port).start()
-    print(f"DynamoDB (moto) listening on {server.endpoint}", flush=True)
+    limits = aws.Limits.parse(args.limits) if args.limits else aws.from_environment()
+    server = EmbeddedDynamoDB(args.host, args.port, limits).start()
+    print(f"DynamoDB (moto) listening on {server.endpoint}" + (f", {limits}" if limits else ""), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

@@ -142,12 +142,13 @@ def keep_stream_readers_on_live_tables() -> None:
 
 def start_embedded_dynamodb(port: int) -> Any:
     from local.dynamodb import EmbeddedDynamoDB
+    from local.limits import from_environment
 
     keep_stream_readers_on_live_tables()
     # werkzeug would print its own message and exit; say what to do instead.
     ensure_free(port, "DYNAMODB_PORT", ", or DYNAMODB_ENDPOINT to a running DynamoDB")
     try:
-        return EmbeddedDynamoDB(HOST, port).start()
+        return EmbeddedDynamoDB(HOST, port, from_environment()).start()
     except OSError as exc:
         raise StartupError(f"cannot start the embedded DynamoDB on {HOST}:{port} ({exc.strerror})") from exc
 

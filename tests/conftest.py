@@ -36,7 +36,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local import limits
 from tests.helpers import reset_process_caches
+
+# DYNAMODB_LIMITS=on (or page_bytes=…,conflict_rate=…) runs every in-process moto test in AWS limits
+# mode too (the embedded servers read it themselves): how to find code that assumes one page.
+if (from_environment := limits.from_environment()) is not None:
+    limits.enable(from_environment)
 
 # The embedded DynamoDB server and its fixtures, for tests/concurrency and the functions tests that
 # need a real server process (a race over HTTP, the reconcile CLI).

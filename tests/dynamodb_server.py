@@ -1,5 +1,6 @@
 """A pytest plugin (registered in the root conftest): an embedded DynamoDB server in its own
-process (`server`), the managers pointed at it (`live_dynamodb`), and a stream poller that feeds
+process (`server`, in AWS limits mode for a module marked `aws_limits`; the `aws_limits` fixture
+is the same mode in-process), the managers pointed at it (`live_dynamodb`), and a stream poller that feeds
 the promotion function the way Lambda's event source mapping does (`stream_poller`)."""
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local import config
+from local import config, limits
 from local.config import ROOT
+from local.limits import Limits
 from tests.builders import LambdaContext, matches_filter
 from tests.helpers import promotion_filter_patterns, reset_process_caches
 
@@ -27,11 +29,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def limits_spec(marker: pytest.Mark | None) -> str | None:
+    """`@pytest.mark.aws_limits(page_bytes=…, …)` as local.limits.Limits.parse reads it."""
+    if marker is None:
+        return None
+    return ",".join(f"{name}={value}" for name, value in marker.kwargs.items()) or "on"
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The server of this module; in AWS limits mode when the module is marked `aws_limits`
+    (or DYNAMODB_LIMITS says so for every server)."""
     port = _free_port()
+    spec = limits_spec(request.node.get_closest_marker("aws_limits"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.dynamodb", "--port", str(port)],
+        [sys.executable, "-m", "local.dynamodb", "--port", str(port), *(["--limits", spec] if spec else [])],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -47,6 +59,14 @@ def server() -> Iterator[str]:
     yield endpoint
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_limits(request: pytest.FixtureRequest) -> Iterator[Limits]:
+    """AWS limits mode for an in-process (mock_aws) test, as its `aws_limits` marker sets it."""
+    spec = limits_spec(request.node.get_closest_marker("aws_limits")) or "on"
+    with limits.aws_limits(Limits.parse(spec)) as chosen:
+        yield chosen
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ _deserializer = TypeDeserializer()
 
 # Rounds of unprocessed BatchGetItem keys before giving up with a 503.
 BATCH_ATTEMPTS = 8
+# Reads behind one page of a list at most (each ended early by the 1 MB read limit or a filter).
+PAGE_READS = 8
 
 
 @cache
@@ -115,17 +117,28 @@ def query_page(
     key_names: tuple[str, ...],
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of a Query or Scan. Reads one item more than asked for, so that a list which fits
-    in one page ends with no cursor (DynamoDB alone would hand back a key to an empty page)."""
-    request = {**params, "Limit": limit + 1}
+    in one page ends with no cursor (DynamoDB alone would hand back a key to an empty page).
+
+    DynamoDB may end a read before `Limit` (after 1 MB of items read, or when a FilterExpression
+    dropped what it read): the page is then topped up from where that read stopped, up to
+    PAGE_READS reads, so that a page is short (with a cursor) only after that many reads."""
+    request = dict(params)
     if cursor:
         check_cursor(cursor, key_names, params)
         request["ExclusiveStartKey"] = cursor
-    response = getattr(client, operation)(**request)
-    items = response.get("Items", [])
+    items: list[dict[str, Any]] = []
+    last_key = None
+    for _ in range(PAGE_READS):
+        response = getattr(client, operation)(**request, Limit=limit + 1 - len(items))
+        items.extend(response.get("Items", []))
+        last_key = response.get("LastEvaluatedKey")
+        if len(items) > limit or last_key is None:
+            break
+        request["ExclusiveStartKey"] = last_key
     if len(items) > limit:
         items = items[:limit]
         return items, {name: items[-1][name] for name in key_names}
-    return items, response.get("LastEvaluatedKey")
+    return items, last_key
 
 
 def pages(client: Any, operation: str, **params: Any) -> Iterator[dict[str, Any]]:

@@ -18,7 +18,7 @@ from shared.errors import ConflictError, DomainError, ServiceUnavailableError
 from shared.idempotency import EXPIRES_AFTER_SECONDS, HEADER, REPLAYED_HEADER, IdempotentRequest, run_once
 from shared.managers import events, registrations, users
 from shared.models.requests import EventCreate, UserCreate
-from shared.repositories.dynamo import get_client
+from shared.repositories.dynamo import get_client, pages
 from tests.builders import ApiClient, LambdaContext
 from tests.helpers import make_event, make_users, register, uid
 from tests.invariants import check_invariants
@@ -31,11 +31,11 @@ def keyed(key: str) -> dict[str, dict[str, str]]:
 
 
 def records(client: Any) -> list[dict[str, Any]]:
-    return client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    return [item for page in pages(client, "scan", TableName=TABLE, ConsistentRead=True) for item in page["Items"]]
 
 
 def count(client: Any, table: str) -> int:
-    return int(client.scan(TableName=table, Select="COUNT")["Count"])
+    return sum(int(page["Count"]) for page in pages(client, "scan", TableName=table, Select="COUNT"))
 
 
 class TestReplay:

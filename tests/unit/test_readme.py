@@ -21,6 +21,7 @@ EXERCISED = {
     "LAMBDA_PORT": "tests/integration/test_local_stack.py::test_ctrl_c_stops_every_process",
     "DYNAMODB_PORT": "tests/functions/test_reconcile.py::test_cli_targets_dynamodb_port_like_make_run",
     "DYNAMODB_ENDPOINT": "tests/integration/test_local_stack.py::test_ctrl_c_stops_every_process",
+    "DYNAMODB_LIMITS": "tests/unit/test_aws_limits.py::test_dynamodb_limits_in_the_environment_switches_it_on",
     "STAGE": "tests/integration/test_configuration.py::test_stage_names_the_tables",
     "STARTUP_TIMEOUT": "tests/integration/test_configuration.py::test_startup_timeout",
     "LOCAL_DATA_DIR": "tests/integration/test_local_data.py::test_data_survives_restarts_a_pending_promotion_happens_once_and_reset_empties",
