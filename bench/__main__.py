@@ -192,14 +192,14 @@ def hot_section(hot: dict[str, Any]) -> list[str]:
     lines = [
         f"moto + injected busy cancellations (τ = {hot['tau_s'] * 1000:.0f} ms); backoff recorded, not slept.",
         "",
-        "| scenario | requests | seats | injected busy rate | 201 | 409 full | 503 | attempts | conflicted "
+        "| scenario | requests | seats | injected busy rate | 201 | 409 full | gave up (429) | attempts | conflicted "
         "| retried | registered | overbooked |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for s in hot["scenarios"]:
         lines.append(
             f"| {s['scenario']} | {s['requests']} | {s['capacity']} | {s['injected_busy_rate']:.3f} "
-            f"| {s['answered_201']} | {s['answered_409_full']} | {s['answered_503']} | {s['transaction_attempts']} "
+            f"| {s['answered_201']} | {s['answered_409_full']} | {s['gave_up']} | {s['transaction_attempts']} "
             f"| {s['conflicted']} | {s['retried']} | {s['registered_count']} | {'YES' if s['overbooked'] else 'no'} |"
         )
     return lines

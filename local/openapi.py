@@ -126,9 +126,17 @@ def _bad_request(operation: dict[str, Any]) -> str:
 SHARED_ERRORS: dict[int, tuple[Any, str]] = {
     400: (lambda op, path: bool(op.get("parameters") or "requestBody" in op), ""),
     413: (lambda op, path: "requestBody" in op, "Request body over the size limit (64 KiB by default)"),
-    429: (lambda op, path: True, "Throttled by API Gateway (deployed stages): retry later"),
+    429: (
+        lambda op, path: True,
+        "Too many requests: throttled by API Gateway (deployed stages), or more at once than DynamoDB "
+        "sustains for this resource (throttling, a hot event's contended transactions); nothing was done: "
+        "retry after Retry-After seconds",
+    ),
     500: (lambda op, path: True, "Internal server error"),
-    503: (lambda op, path: path != "/health", "DynamoDB stayed busy: retry after Retry-After seconds"),
+    503: (
+        lambda op, path: path != "/health",
+        "DynamoDB failed or could not be reached; nothing was done: retry after Retry-After seconds",
+    ),
 }
 
 
@@ -144,7 +152,8 @@ _KEY_BEHAVIOUR = (
 def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
     """Adds what shared.api.build_app does for every route, which no route decorator states:
     request-validation failures are 400 `{"detail"}` (Powertools documents 422), bodies over the
-    limit are 413, throttling 429, unexpected failures 500, DynamoDB busy 503 with Retry-After, a
+    limit are 413, throttling or DynamoDB busy 429 and DynamoDB failing 503 (both with Retry-After),
+    unexpected failures 500, a
     list with more pages sets X-Next-Token, CORS headers on every answer, and the
     `Idempotency-Key` header of the POST routes. Route-specific answers (201, 404, 409, response
     bodies, links) belong to local.openapi_responses."""
@@ -182,7 +191,7 @@ def describe_shared_behaviour(document: dict[str, Any]) -> dict[str, Any]:
                     headers.update(_header_refs(NEXT_TOKEN_HEADER))
                 if 200 <= code < 300 and (method, path) in idempotent:
                     headers.update(_header_refs(REPLAYED_HEADER))
-                if code == 503:
+                if code in (429, 503):
                     headers.update(_header_refs("Retry-After"))
                 headers.update(_header_refs(*_CORS))
             operation["responses"] = dict(sorted(responses.items()))

@@ -37,7 +37,7 @@ def configure_environment(env: MutableMapping[str, str]) -> str:
 
 def main() -> int:
     endpoint = configure_environment(os.environ)
-    from shared.errors import InternalError, ServiceUnavailableError
+    from shared.errors import InternalError, RetryLaterError
     from shared.managers import reconcile
     from shared.observability import logger
 
@@ -45,7 +45,7 @@ def main() -> int:
         handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     try:
         report = reconcile.default().reconcile_all()
-    except (ServiceUnavailableError, InternalError) as exc:
+    except (RetryLaterError, InternalError) as exc:
         # The repositories' own errors; the AWS one they were raised from says what went wrong.
         print(f"[local.reconcile] error: cannot reconcile at {endpoint}: {exc.__cause__ or exc}", file=sys.stderr)
         return 1

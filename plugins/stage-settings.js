@@ -3,7 +3,8 @@
 // Stage-wide API Gateway throttling (rate and burst) and metrics, per stage, set in CloudFormation:
 // the Framework creates the stage through its Deployment resource, whose logical id changes with
 // every package, so `resources:` cannot reach it. This fills the Deployment's StageDescription.
-//   custom.apiStage: { rateLimit, burstLimit }
+//   custom.apiStage: { rateLimit, burstLimit, methods: [{ path, method, rateLimit, burstLimit }] }
+// `methods`: a bound of their own for some routes (at most the stage's), as MethodSettings.
 // Also Lambda SnapStart for every function when custom.snapStart is true (a stage parameter: the
 // Framework takes `snapStart` per function only, and a parameter arrives as the string "true").
 class StageSettings {
@@ -35,6 +36,21 @@ class StageSettings {
     if (!Number.isFinite(rate) || !Number.isFinite(burst)) {
       throw new Error('custom.apiStage needs numeric rateLimit and burstLimit');
     }
+    const methods = (settings.methods || []).map((entry) => {
+      const methodRate = Number(entry.rateLimit);
+      const methodBurst = Number(entry.burstLimit);
+      if (!Number.isFinite(methodRate) || !Number.isFinite(methodBurst) || !entry.path || !entry.method) {
+        throw new Error('custom.apiStage.methods: each needs path, method and numeric rateLimit and burstLimit');
+      }
+      return {
+        // MethodSettings name a resource path with each "/" written "~1".
+        ResourcePath: entry.path.replace(/\//g, '~1'),
+        HttpMethod: entry.method.toUpperCase(),
+        ThrottlingRateLimit: Math.min(methodRate, rate),
+        ThrottlingBurstLimit: Math.min(methodBurst, burst),
+        MetricsEnabled: true,
+      };
+    });
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     for (const resource of Object.values(template.Resources)) {
       if (resource.Type !== 'AWS::ApiGateway::Deployment') continue;
@@ -50,6 +66,7 @@ class StageSettings {
             ThrottlingBurstLimit: burst,
             MetricsEnabled: true,
           },
+          ...methods,
         ],
       };
     }

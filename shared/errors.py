@@ -56,8 +56,22 @@ class InternalError(DomainError):
         super().__init__(detail)
 
 
-class ServiceUnavailableError(DomainError):
-    """DynamoDB kept refusing (throttling, contention) or could not be reached: the client may retry later."""
+class RetryLaterError(DomainError):
+    """Nothing was done and the same request may succeed later: answered with Retry-After."""
 
     status = 503
     retry_after_seconds = 1
+
+
+class TooManyRequestsError(RetryLaterError):
+    """More demand than DynamoDB sustains right now: throttling, or transactions on one hot item
+    that kept cancelling each other until our retries were spent. A 429, never a 5xx: the service
+    is up, the client is asked to slow down."""
+
+    status = 429
+
+
+class ServiceUnavailableError(RetryLaterError):
+    """DynamoDB failed on its side (its own 500s) or could not be reached: the client may retry later."""
+
+    status = 503

@@ -8,8 +8,9 @@ table (IDEMPOTENCY_TABLE, TTL attribute `expiration`).
   kept with the record; the same key with another body is a 409 that says so.
 - Stored: every definite answer of the route, for one hour — a 2xx, and a 4xx outcome of the
   business rules (`409 Event is full`, `404 User … not found`, `409 … already registered`): a retry
-  replays it, even after a seat freed up or the user was created. Not stored: a 5xx (a 503 after
-  throttling, a 500), whose in-progress record is deleted so that a retry runs again; and a request
+  replays it, even after a seat freed up or the user was created. Not stored: a 429 (DynamoDB
+  busy: throttling, contention) or a 5xx (a 503, a 500), whose in-progress record is deleted so
+  that a retry runs again; and a request
   refused before the route ran (invalid body 400, 413, a bad key), which uses no key at all.
 - Concurrent requests with one key: the first writes an in-progress record (a conditional put);
   the others get a 409 until it finishes. If the Lambda dies mid-request, the record stops
@@ -35,10 +36,10 @@ from shared.api import error_response
 from shared.api.serialize import to_json
 from shared.auth import caller_id
 from shared.config import get_settings
-from shared.errors import ConflictError, DomainError, InvalidRequestError, ServiceUnavailableError
+from shared.errors import ConflictError, DomainError, InvalidRequestError, RetryLaterError, ServiceUnavailableError
 from shared.observability import logger
 from shared.repositories.dynamo import get_client
-from shared.repositories.failures import is_unavailable
+from shared.repositories.failures import retry_later_for
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -135,7 +136,7 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
             response = operation()
         except DomainError as exc:
             outcome["error"] = exc
-            if exc.status >= 500:
+            if exc.status >= 500 or isinstance(exc, RetryLaterError):
                 raise
             # A definite answer: stored like a success; this first time the resolver still
             # answers from the exception (its metrics and logs included), with the same response.
@@ -144,7 +145,7 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
             outcome["error"] = exc
             raise
         outcome["response"] = response
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code == 429:
             raise _NotStored(response)
         return response
 
@@ -174,17 +175,19 @@ def run_once(request: IdempotentRequest, operation: Callable[[], Response], lamb
 
 
 def _despite_bookkeeping_failure(exc: Exception, outcome: dict[str, Any]) -> Response:
-    """The idempotency table failed. Before the operation ran: nothing happened, 503 when DynamoDB
-    was busy. After it ran: its own answer stands (a success is never reported as a failure); the
-    key then stays in progress until the invocation's time is up, and a retry after that runs again."""
+    """The idempotency table failed. Before the operation ran: nothing happened, 429 when DynamoDB
+    was busy (503 when it failed or could not be reached). After it ran: its own answer stands (a
+    success is never reported as a failure); the key then stays in progress until the invocation's
+    time is up, and a retry after that runs again."""
     if "response" in outcome:
         logger.warning("idempotency record not completed", extra={"error": str(exc)})
         return outcome["response"]  # type: ignore[no-any-return]
     if "error" in outcome:
         logger.warning("idempotency record not released", extra={"error": str(exc)})
         raise outcome["error"]
-    if exc.__cause__ is not None and is_unavailable(exc.__cause__):
-        raise ServiceUnavailableError("The service is busy, please retry") from exc
+    retry_later = retry_later_for(exc.__cause__)
+    if retry_later is not None:
+        raise retry_later from exc  # 429 when DynamoDB was busy, 503 when failing or unreachable
     raise exc
 
 
@@ -198,7 +201,7 @@ def persistence_layer() -> DynamoDBPersistenceLayer:
 
 
 class _NotStored(Exception):
-    """Carries a 5xx response out of the idempotent function, so that Powertools deletes the
+    """Carries a 429 or 5xx response out of the idempotent function, so that Powertools deletes the
     in-progress record instead of storing the response."""
 
     def __init__(self, response: Response) -> None:

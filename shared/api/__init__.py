@@ -30,7 +30,7 @@ from shared.errors import (
     InternalError,
     InvalidRequestError,
     PayloadTooLargeError,
-    ServiceUnavailableError,
+    RetryLaterError,
     UnauthorizedError,
 )
 from shared.models.fields import ID_PATTERN
@@ -73,7 +73,7 @@ def error_response(exc: DomainError) -> Response:
     """The answer to a domain error: its status and `{"detail"}` (503s say when to retry, 401s
     which scheme to use)."""
     headers = None
-    if isinstance(exc, ServiceUnavailableError):
+    if isinstance(exc, RetryLaterError):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     elif isinstance(exc, UnauthorizedError):
         headers = {"WWW-Authenticate": "Bearer"}
@@ -216,8 +216,8 @@ def build_app() -> APIGatewayRestResolver:
             metrics.add_metric(name="EventFull", unit=MetricUnit.Count, value=1)
             logger.info("EventFull", extra={"path": app.current_event.path})
         elif isinstance(exc, InternalError):
-            # AWS errors arrive here already translated by the repositories (busy or unreachable
-            # is a ServiceUnavailableError, a 503 with Retry-After); the rest is our fault.
+            # AWS errors arrive here already translated by the repositories (busy is a 429,
+            # failing or unreachable a 503, both with Retry-After); the rest is our fault.
             logger.exception("Internal error")
         return error_response(exc)
 

@@ -9,7 +9,7 @@ from shared import retry
 from shared.auth import check_owner
 from shared.clock import utc_now
 from shared.config import get_settings
-from shared.errors import EventFullError, NotFoundError, ServiceUnavailableError
+from shared.errors import EventFullError, NotFoundError, TooManyRequestsError
 from shared.managers.capacity import CapacityManager
 from shared.managers.waitlist import WaitlistManager
 from shared.models.domain import Page, Registration, WaitlistEntry
@@ -50,7 +50,7 @@ class RegistrationManager:
                 return joined
             seen = joined
             retry.backoff(attempt)
-        raise ServiceUnavailableError("Too many concurrent registrations for this event, please retry")
+        raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
 
     def unregister_user(self, event_id: str, user_id: str, owner: str | None = None) -> str:
         """Removes a confirmed registration (its seat then belongs to the waitlist: the stream
@@ -63,7 +63,7 @@ class RegistrationManager:
             if self._waitlist.remove_from_waitlist(event_id, user_id, ticket, owner):
                 return "waitlisted"
             # Promoted between the two calls: it is a confirmed registration now.
-        raise ServiceUnavailableError("The registration kept changing, please retry")
+        raise TooManyRequestsError("The registration kept changing, please retry")
 
     def list_for_event(
         self, event_id: str, limit: int, cursor: dict[str, Any] | None, owner: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.auth import check_owner
 from shared.clock import utc_now, utc_now_series
-from shared.errors import InternalError, NotFoundError, ServiceUnavailableError
+from shared.errors import InternalError, NotFoundError, RetryLaterError
 from shared.models.domain import Page, WaitlistEntry
 from shared.observability import logger
 from shared.repositories.lookups import Lookups
@@ -32,9 +32,9 @@ class WaitlistManager:
             return joined
         try:
             position = self._repository.live_position(event_id, joined.ticket)
-        except (ServiceUnavailableError, InternalError):
+        except (RetryLaterError, InternalError):
             # The join has committed: answer 201 all the same, with the place the tail had when
-            # the join was decided (GET …/waitlist tells the live one), rather than a 503 whose
+            # the join was decided (GET …/waitlist tells the live one), rather than a 429/503 whose
             # retry would only hear "already on the waitlist".
             logger.warning("live position unavailable", extra={"eventId": event_id, "userId": user_id})
             position = self.get_next_position(seen)

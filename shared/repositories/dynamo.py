@@ -12,7 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from shared import retry
 from shared.config import get_settings
-from shared.errors import InvalidRequestError, ServiceUnavailableError
+from shared.errors import InvalidRequestError, TooManyRequestsError
 from shared.repositories.failures import BUSY, MAX_ATTEMPTS, guarded, retry_item_conflicts, retry_transaction
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ else:
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-# Rounds of unprocessed BatchGetItem keys before giving up with a 503.
+# Rounds of unprocessed BatchGetItem keys (throttled reads) before giving up with a 429.
 BATCH_ATTEMPTS = 8
 # Reads behind one page of a list at most (each ended early by the 1 MB read limit or a filter).
 PAGE_READS = 8
@@ -155,7 +155,7 @@ def batch_get(
     client: Any, keys_by_table: dict[str, list[dict[str, Any]]], projections: dict[str, str]
 ) -> dict[str, list[dict[str, Any]]]:
     """BatchGetItem over several tables, 100 keys a call, strongly consistent, retrying unprocessed
-    keys with backoff (a 503 once BATCH_ATTEMPTS rounds left some). A projection naming `#name`
+    keys with backoff (a 429 once BATCH_ATTEMPTS rounds left some). A projection naming `#name`
     reads the attribute `name` (a reserved word)."""
     pending = [(table, key) for table, keys in keys_by_table.items() for key in _unique(keys)]
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
@@ -177,7 +177,7 @@ def batch_get(
         if unprocessed:
             attempt += 1
             if attempt > BATCH_ATTEMPTS:
-                raise ServiceUnavailableError(BUSY)
+                raise TooManyRequestsError(BUSY)
             retry.backoff(attempt)
             pending = [(table, key) for table, spec in unprocessed.items() for key in spec["Keys"]] + pending
     return found

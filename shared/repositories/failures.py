@@ -1,8 +1,9 @@
 """AWS failures, turned into the project's own errors before they leave a repository.
 
-Busy (throttling, contention, DynamoDB's own 5xx) or unreachable (connection refused, reset or
-timed out), once botocore's retries and ours are spent, is ServiceUnavailableError: a 503 with
-Retry-After, for each write is all or nothing and a route with several steps is safe to repeat.
+Busy (throttling, contention), once botocore's retries and ours are spent, is TooManyRequestsError:
+a 429 with Retry-After (more demand than DynamoDB sustains; never a 5xx). DynamoDB's own 5xx or
+unreachable (connection refused, reset or timed out) is ServiceUnavailableError: a 503 with
+Retry-After. Either way each write is all or nothing and a route with several steps is safe to repeat.
 Anything else is DynamoDBError, an InternalError (500) that a repository may still read — a
 failed condition, a cancelled transaction's reasons — before deciding what it means.
 
@@ -18,28 +19,30 @@ from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
 from shared import retry
 from shared.config import get_settings
-from shared.errors import DomainError, InternalError, ServiceUnavailableError
+from shared.errors import DomainError, InternalError, ServiceUnavailableError, TooManyRequestsError
 from shared.observability import logger
 
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 6  # per call, the first try included (botocore's `max_attempts: 5` counted retries)
-BUSY = "The service is busy, please retry"
+BUSY = "Too many requests at once for this resource, please retry after Retry-After seconds"
+UNAVAILABLE = "The service is unavailable, please retry"
 
-# Errors that mean "DynamoDB is busy, try again": botocore's standard retry mode already retries
-# them per call (TransactionConflictException through retry_item_conflicts below); when they
-# still surface, the client gets a 503 with Retry-After.
-RETRYABLE_CODES = frozenset(
+# Errors that mean "too much at once, try again": botocore's standard retry mode already retries
+# them per call (TransactionConflictException through retry_item_conflicts below); when they still
+# surface, the client gets a 429 with Retry-After.
+LOAD_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "RequestLimitExceeded",
         "TransactionConflictException",
         "TransactionInProgressException",
-        "InternalServerError",
-        "ServiceUnavailable",
     }
 )
+# DynamoDB failing on its side: retried the same way; what still surfaces is a 503 with Retry-After.
+SERVER_CODES = frozenset({"InternalServerError", "ServiceUnavailable"})
+RETRYABLE_CODES = LOAD_CODES | SERVER_CODES
 
 # Why a transaction may be cancelled with nothing wrong in the request: another transaction on
 # the same item, or throttling. No condition was evaluated false, so running it again is safe.
@@ -86,8 +89,11 @@ def guarded(operation: Callable[[], T]) -> T:
 def translated(exc: ClientError | BotoCoreError) -> DomainError:
     if is_unavailable(exc):
         code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        if isinstance(exc, ClientError) and is_overloaded(exc):
+            logger.warning("DynamoDB busy", extra={"code": code})
+            return TooManyRequestsError(BUSY)
         logger.warning("DynamoDB unavailable", extra={"code": code})
-        return ServiceUnavailableError(BUSY)
+        return ServiceUnavailableError(UNAVAILABLE)
     if isinstance(exc, ClientError):
         return DynamoDBError(exc)
     return InternalError()
@@ -115,12 +121,28 @@ def is_busy(exc: ClientError) -> bool:
     )
 
 
+def is_overloaded(exc: ClientError) -> bool:
+    """Busy because of load (throttling, contention), not because DynamoDB failed on its side."""
+    code = error_code(exc)
+    return code in LOAD_CODES or (
+        code == "TransactionCanceledException" and is_busy_cancellation(cancellation_reasons(exc))
+    )
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    """What the client should hear as 503 + Retry-After once our retries are spent: DynamoDB busy,
-    or unreachable (connection refused, reset or timed out)."""
+    """What the client should hear as "retry later" once our retries are spent: DynamoDB busy (a
+    429), failing on its side or unreachable (connection refused, reset or timed out: a 503)."""
     if isinstance(exc, ClientError):
         return is_busy(exc)
     return isinstance(exc, EndpointUnreachableError | HTTPClientError)
+
+
+def retry_later_for(exc: BaseException | None) -> DomainError | None:
+    """What a client should hear for an AWS failure caught by someone else (the idempotency
+    utility wraps them): 429 busy, 503 failing or unreachable; None when it is no such failure."""
+    if isinstance(exc, ClientError | BotoCoreError) and is_unavailable(exc):
+        return translated(exc)
+    return None
 
 
 def retry_transaction(operation: Callable[[], T]) -> T:
@@ -134,7 +156,7 @@ def retry_transaction(operation: Callable[[], T]) -> T:
             if error_code(exc) != "TransactionCanceledException" or not is_busy_cancellation(cancellation_reasons(exc)):
                 raise
             if attempt == attempts - 1:
-                raise ServiceUnavailableError(BUSY) from exc
+                raise TooManyRequestsError(BUSY) from exc
             retry.backoff(attempt)
     raise AssertionError("unreachable")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import ConflictError, DomainError, NotFoundError, ServiceUnavailableError
+from shared.errors import ConflictError, DomainError, NotFoundError, RetryLaterError
 from shared.managers import events, reconcile, registrations
 from shared.models.requests import EventUpdate
 from shared.repositories.dynamo import get_client
@@ -46,7 +46,7 @@ def test_a_storm_on_one_event_keeps_every_invariant(live_dynamodb: Any, stream_p
             conflicts.append(code)
 
     get_client().meta.events.register("needs-retry.dynamodb", note_conflict, unique_id="storm-conflicts")
-    # What each person was last told: True registered, False not; None after a 503 (unknown).
+    # What each person was last told: True registered, False not; None after a 429 (unknown).
     told: dict[str, bool | None] = dict.fromkeys(people, False)
     answers: dict[str, int] = {}
     lock = threading.Lock()
@@ -74,9 +74,9 @@ def test_a_storm_on_one_event_keeps_every_invariant(live_dynamodb: Any, stream_p
             except NotFoundError:  # not registered
                 told[me] = False
                 count("404")
-            except ServiceUnavailableError:
+            except RetryLaterError:  # 429: busy past the retries
                 told[me] = None
-                count("503")
+                count("429")
 
     def organiser(index: int) -> None:
         chooser = random.Random(1000 + index)
@@ -87,7 +87,7 @@ def test_a_storm_on_one_event_keeps_every_invariant(live_dynamodb: Any, stream_p
                 else:
                     reconcile.default().reconcile_event(event_id)
                 count("admin ok")
-            except DomainError as exc:  # 409 below the confirmed count, 503 when busy too long
+            except DomainError as exc:  # 409 below the confirmed count, 429 when busy too long
                 count(f"admin {type(exc).__name__}")
 
     # When they all act at once, with two organisers changing capacity and two reconciling
@@ -96,7 +96,7 @@ def test_a_storm_on_one_event_keeps_every_invariant(live_dynamodb: Any, stream_p
         for job in jobs:
             job.result()
     stream_poller.drain()
-    # The scheduled reconciliation catches a promotion that a capacity raise answered 503 before
+    # The scheduled reconciliation catches a promotion that a capacity raise answered 429 before
     # finishing; then the stream drains what it promoted.
     reconcile.default().reconcile_event(event_id)
     stream_poller.drain()

@@ -275,9 +275,20 @@ class TestFaults:
         assert response.body == {"detail": "Internal server error"}
         assert stored_count(dynamodb, get_settings().users_table) == 0
 
-    def test_dynamodb_throttling_is_503_with_retry_after(self, api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_dynamodb_throttling_is_429_with_retry_after(self, api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
         throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
         monkeypatch.setattr(get_client(), "get_item", _raise(throttled))
+
+        response = api.get(f"/events/{uid('evt')}")
+
+        assert_error(response, 429)
+        assert response.headers["retry-after"] == "1"
+
+    def test_dynamodb_failing_on_its_side_is_503_with_retry_after(
+        self, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        failing = ClientError({"Error": {"Code": "InternalServerError", "Message": "oops"}}, "GetItem")
+        monkeypatch.setattr(get_client(), "get_item", _raise(failing))
 
         response = api.get(f"/events/{uid('evt')}")
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shared.api import created
-from shared.errors import ConflictError, DomainError, ServiceUnavailableError
+from shared.errors import ConflictError, DomainError, RetryLaterError, ServiceUnavailableError, TooManyRequestsError
 from shared.idempotency import EXPIRES_AFTER_SECONDS, HEADER, REPLAYED_HEADER, IdempotentRequest, run_once
 from shared.managers import events, registrations, users
 from shared.models.requests import EventCreate, UserCreate
@@ -209,15 +209,18 @@ class TestDefiniteErrorsAreReplayed:
         assert response.status == 409 and "different request body" in response.body["detail"]
         assert api.get(f"/events/{event_id}/registrations").body == []
 
-    def test_a_503_is_not_stored_and_its_retry_runs_again(self, api: ApiClient, dynamodb: Any) -> None:
+    @pytest.mark.parametrize("error", [TooManyRequestsError, ServiceUnavailableError])
+    def test_a_429_or_503_is_not_stored_and_its_retry_runs_again(
+        self, api: ApiClient, dynamodb: Any, error: type[RetryLaterError]
+    ) -> None:
         event_id = make_event(api, capacity=2)["eventId"]
         [user] = make_users(api, 1)
         request = IdempotentRequest("POST", f"/events/{event_id}/registrations", "busy", {"userId": user})
 
         def busy() -> Any:
-            raise ServiceUnavailableError("The service is busy, please retry")
+            raise error("The service is busy, please retry")
 
-        with pytest.raises(ServiceUnavailableError):
+        with pytest.raises(error):
             run_once(request, busy, LambdaContext())
         assert records(dynamodb) == []
         retried = api.post(f"/events/{event_id}/registrations", {"userId": user}, **keyed("busy"))

@@ -44,7 +44,7 @@ def test_a_failed_phase_keeps_the_others_and_fails_the_run(monkeypatch: pytest.M
                 "injected_busy_rate": 0.5,
                 "answered_201": 1,
                 "answered_409_full": 1,
-                "answered_503": 0,
+                "gave_up": 0,
                 "transaction_attempts": 3,
                 "conflicted": 1,
                 "retried": 1,

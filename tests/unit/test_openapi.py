@@ -212,6 +212,7 @@ def test_every_operation_documents_the_shared_statuses_and_headers() -> None:
     for method, path, operation in operations():
         responses = operation["responses"]
         assert {"429", "500"} <= set(responses), (method, path)
+        assert "Retry-After" in responses["429"]["headers"], (method, path)
         if path != "/health":
             assert "Retry-After" in responses["503"]["headers"], (method, path)
         for code, response in responses.items():

@@ -32,6 +32,8 @@ EXERCISED = {
     "PACKAGE_DIR": "tests/unit/test_deploy_package.py::test_deploy_package_is_arm64_with_aarch64_wheels_and_bytecode",
     "param:customerManagedKeys": "tests/unit/test_template.py::test_prod_encrypts_everything_at_rest_with_its_own_rotated_retained_key",
     "param:logRetentionDays": "tests/unit/test_template.py::test_profiles_differ_as_the_params_block_says",
+    "param:registerThrottleRate": "tests/unit/test_template.py::test_stage_throttling_bus_schedule_and_tables",
+    "param:registerThrottleBurst": "tests/unit/test_template.py::test_stage_throttling_bus_schedule_and_tables",
     "param:promotionConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
     "param:reconcileConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
     "param:corsOrigin": "tests/unit/test_template.py::test_the_local_stack_reads_the_params_block_as_osls_does",

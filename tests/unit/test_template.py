@@ -239,6 +239,20 @@ def test_stage_throttling_bus_schedule_and_tables(template: dict[str, Any]) -> N
     [deployment] = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Deployment"]
     stage = deployment["Properties"]["StageDescription"]
     assert stage["ThrottlingRateLimit"] == 100 and stage["ThrottlingBurstLimit"] == 200
+    # The registration route has its own bound, and API Gateway's 429 says when to retry
+    register = [s for s in stage["MethodSettings"] if s["HttpMethod"] == "POST"]
+    assert register == [
+        {
+            "ResourcePath": "~1events~1{eventId}~1registrations",
+            "HttpMethod": "POST",
+            "ThrottlingRateLimit": 100,
+            "ThrottlingBurstLimit": 100,
+            "MetricsEnabled": True,
+        }
+    ]
+    throttled = resources["GatewayResponseThrottled"]["Properties"]
+    assert (throttled["ResponseType"], throttled["StatusCode"]) == ("THROTTLED", "429")
+    assert throttled["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
     assert resources["EventBus"]["Properties"]["Name"] == "event-registrations-dev-bus"
     [schedule] = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
     assert schedule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
