@@ -31,6 +31,7 @@ EXERCISED = {
     "param:customerManagedKeys": "tests/unit/test_template.py::test_prod_encrypts_everything_at_rest_with_its_own_rotated_retained_key",
     "param:logRetentionDays": "tests/unit/test_template.py::test_profiles_differ_as_the_params_block_says",
     "param:promotionConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
+    "param:eventChangesConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
     "param:reconcileConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
     "param:corsOrigin": "tests/unit/test_template.py::test_the_local_stack_reads_the_params_block_as_osls_does",
     "param:apiLogRoleManagedExternally": "tests/unit/test_template.py::test_profiles_differ_as_the_params_block_says",
