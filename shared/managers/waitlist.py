@@ -14,6 +14,10 @@ from shared.repositories.lookups import Lookups
 from shared.repositories.transactions import EventCounters
 from shared.repositories.waitlist import WaitlistRepository
 
+# Entries promote_all reads per round trip: ten small items are one strongly consistent read unit,
+# and a capacity raise of thousands then costs ~1.1 round trips per seat instead of 2.
+HEAD_READ = 10
+
 
 class InconsistentWaitlistError(RuntimeError):
     pass
@@ -49,30 +53,43 @@ class WaitlistManager:
     def promote_from_waitlist(self, event_id: str) -> str | None:
         """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
         promoted user, or None when no seat is free or nobody waits."""
-        refused: WaitlistEntry | None = None
-        while True:
-            head = self._repository.head(event_id)
-            if head is None:
-                return None
-            if head == refused:
-                # The same entry refused twice: its registration marker is missing or disagrees.
-                # Fail loudly (the stream record is retried, then parked on the failure queue and
-                # alarmed on) rather than loop.
-                raise InconsistentWaitlistError(f"waitlist entry {head.ticket} of event {event_id} has no marker")
-            promoted = self._repository.try_promote(head, utc_now())
-            if promoted is None:
-                return None
-            if promoted:
-                return head.userId
-            # The head left (or another run promoted it) between the read and the write: look again.
-            refused = head
+        promoted = self._promote(event_id, head_size=1, most=1)
+        return promoted[0] if promoted else None
 
     def promote_all(self, event_id: str) -> list[str]:
         """Promotes in FIFO order while seats are free and people wait. Safe to run any number of
         times, concurrently too: each promotion is conditional on the seat and the entry."""
-        promoted = []
-        while (user_id := self.promote_from_waitlist(event_id)) is not None:
-            promoted.append(user_id)
+        return self._promote(event_id, head_size=HEAD_READ)
+
+    def _promote(self, event_id: str, head_size: int, most: int | None = None) -> list[str]:
+        """Reads the first `head_size` in line at once (one round trip, one read unit at this
+        size), then promotes them one conditional transaction each, in order: a promotion needs 1
+        round trip, plus one read per `head_size`. Tickets follow commit order, so nobody can join
+        ahead of the entries read; when one of them has left meanwhile (its transaction is
+        refused), the line is read again rather than anyone behind it promoted."""
+        promoted: list[str] = []
+        refused: WaitlistEntry | None = None
+        while most is None or len(promoted) < most:
+            heads = self._repository.head(event_id, head_size if most is None else min(head_size, most - len(promoted)))
+            if not heads:
+                return promoted
+            if heads[0] == refused:
+                # The same entry refused twice: its registration marker is missing or disagrees.
+                # Fail loudly (the stream record is retried, then parked on the failure queue and
+                # alarmed on) rather than loop.
+                raise InconsistentWaitlistError(f"waitlist entry {refused.ticket} of event {event_id} has no marker")
+            for entry in heads:
+                outcome = self._repository.try_promote(entry, utc_now())
+                if outcome is None:
+                    return promoted  # no seat free (or the event is gone)
+                if not outcome:
+                    # It left (or another run promoted it) between the read and the write: look again.
+                    refused = entry
+                    break
+                promoted.append(entry.userId)
+                refused = None
+                if most is not None and len(promoted) >= most:
+                    break
         return promoted
 
     def list_for_event(

@@ -113,16 +113,16 @@ class WaitlistRepository(Tables):
             raise
         return True
 
-    def head(self, event_id: str) -> WaitlistEntry | None:
+    def head(self, event_id: str, count: int = 1) -> list[WaitlistEntry]:
+        """The first `count` entries in line (fewer when fewer wait), positions 1..count."""
         response = self._client.query(
             TableName=self._waitlist,
             KeyConditionExpression="eventId = :event",
             ExpressionAttributeValues={":event": value(event_id)},
-            Limit=1,
+            Limit=count,
             ConsistentRead=True,
         )
-        items = response.get("Items", [])
-        return _entry(items[0], position=1) if items else None
+        return [_entry(item, position=n) for n, item in enumerate(response.get("Items", []), start=1)]
 
     def try_promote(self, entry: WaitlistEntry, now: str) -> bool | None:
         """One transaction: a free seat goes to this entry, which leaves the waitlist. True when
