@@ -148,9 +148,9 @@ def seed_children(event_id: str, confirmed: int, waiting: int, prefix: str = "se
     match: thousands of children in seconds where the API would take minutes. Returns (confirmed
     user ids, waiting user ids in queue order)."""
     from shared.config import get_settings
-    from shared.repositories.dynamo import get_client
+    from shared.repositories.dynamo import get_client, serialize
 
-    client = get_client()
+    client: Any = get_client()
     settings = get_settings()
     holders = [f"{prefix}-c{n:06d}" for n in range(confirmed)]
     waiters = [f"{prefix}-w{n:06d}" for n in range(waiting)]
@@ -176,8 +176,6 @@ def seed_children(event_id: str, confirmed: int, waiting: int, prefix: str = "se
         writes.append(
             (settings.waitlist_table, {"eventId": event_id, "position": ticket, "userId": user, "addedAt": at})
         )
-    from shared.repositories.dynamo import serialize
-
     for start in range(0, len(writes), 25):
         request: dict[str, list[dict[str, Any]]] = {}
         for table, item in writes[start : start + 25]:

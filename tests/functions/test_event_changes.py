@@ -28,7 +28,7 @@ from tests.helpers import (
 )
 from tests.invariants import check_invariants, snapshot
 
-DRAINED = {"batchItemFailures": []}
+DRAINED: dict[str, list[Any]] = {"batchItemFailures": []}
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from tests.invariants import check_invariants, snapshot
 
 pytestmark = pytest.mark.scale
 
-DRAINED = {"batchItemFailures": []}
+DRAINED: dict[str, list[Any]] = {"batchItemFailures": []}
 
 
 @pytest.fixture(autouse=True)
