@@ -172,13 +172,19 @@ def _as_cloudformation_string(value: Any) -> str:
 
 
 def create_tables(client: Any, stage: str = "dev") -> list[str]:
-    """Creates the missing tables; returns the names of all of them."""
+    """Creates the missing tables, and turns on the stream of an existing table that serverless.yml
+    streams but local data from before that change does not; returns the names of all of them."""
     existing = set(client.list_tables().get("TableNames", []))
     names = []
     for definition in table_definitions(stage):
-        if definition["TableName"] not in existing:
+        name = definition["TableName"]
+        if name not in existing:
             client.create_table(**definition)
-        names.append(definition["TableName"])
+        elif "StreamSpecification" in definition and not client.describe_table(TableName=name)["Table"].get(
+            "LatestStreamArn"
+        ):
+            client.update_table(TableName=name, StreamSpecification=definition["StreamSpecification"])
+        names.append(name)
     return names
 
 

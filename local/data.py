@@ -3,20 +3,20 @@
     .local-data/dynamodb.pickle          the snapshot: moto's tables (items, indexes, stream shards
                                          with their sequence numbers) and a copy of the checkpoint
     .local-data/streams-checkpoint.json  the live checkpoint of serverless-offline-dynamodb-streams:
-                                         the last stream record the promotion function finished
+                                         the last record of each stream its function finished
 
 A snapshot is written every few seconds when something changed, and on a clean stop; it is
 restored at start. moto keeps its tables as plain Python objects, so they are pickled as they are.
 
-Stream positions: the plugin advances its checkpoint only after the promotion function finished a
+Stream positions: the plugin advances its checkpoint only after the stream's function finished a
 batch, so the checkpoint never runs ahead of the data that batch wrote. Each snapshot reads the
 checkpoint first and then copies the tables under the server's request lock: whatever the
 checkpoint says was processed is in the copied data, and every record after it is in the copied
 stream. A restore puts that checkpoint back in place of the live one (which may have moved on
 before a crash, over writes the snapshot does not hold), so records after it are delivered again
-and none is skipped; the promotion function is idempotent, so a record delivered again after a
-crash promotes nobody twice. A shard with no checkpoint yet is read from its first record: none of
-its records was finished.
+and none is skipped; the stream functions are idempotent, so a record delivered again after a
+crash promotes nobody twice and deletes nothing of a re-created event. A shard with no checkpoint
+yet is read from its first record: none of its records was finished.
 """
 
 from __future__ import annotations

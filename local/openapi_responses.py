@@ -101,16 +101,26 @@ _NO_USER = "No user with this userId"
 _KEY_REUSED = "the Idempotency-Key was already used with another body, or its first request is still running"
 ROUTES: dict[tuple[str, str], tuple[int, str, str, dict[int, str]]] = {
     ("get", "/health"): (200, "Healthy", "Health", {}),
-    ("post", "/events"): (201, "Event created", "Event", {409: f"An event with this eventId exists, or {_KEY_REUSED}"}),
+    ("post", "/events"): (
+        201,
+        "Event created",
+        "Event",
+        {409: f"An event with this eventId exists or is still being deleted, or {_KEY_REUSED}"},
+    ),
     ("get", "/events"): (200, "Events (one page)", "[Event]", {}),
     ("get", "/events/{eventId}"): (200, "The event", "Event", {404: _NO_EVENT}),
     ("put", "/events/{eventId}"): (
         200,
-        "The updated event",
+        "The updated event (a raised capacity is offered to the waitlist in the background, within seconds)",
         "Event",
         {404: _NO_EVENT, 409: "capacity below the number of confirmed registrations"},
     ),
-    ("delete", "/events/{eventId}"): (200, "Event, registrations and waitlist deleted", "Message", {404: _NO_EVENT}),
+    ("delete", "/events/{eventId}"): (
+        200,
+        "Event deleted: 404 from now on; its registrations and waitlist are removed at once, or in the background",
+        "Message",
+        {404: _NO_EVENT},
+    ),
     ("post", "/users"): (201, "User created", "User", {409: f"A user with this userId exists, or {_KEY_REUSED}"}),
     ("get", "/users/{userId}"): (200, "The user", "User", {404: _NO_USER}),
     ("get", "/users/{userId}/registrations"): (

@@ -8,7 +8,8 @@
                `make reset` empties it.
     API        `osls offline start` (serverless-offline) in its own process group, running each
                function in a warm Python process of this virtualenv; serverless-offline-dynamodb-streams
-               feeds the promotion function from the Registrations stream.
+               feeds the promotion function from the Registrations stream and the eventChanges
+               function (capacity raises, deletions) from the Events stream.
     Auth       off by default: every route is open, and the start says so loudly. With AUTH=on the
                routes serverless.yml protects need `Authorization: Bearer <token>`, verified against
                a local signing key (local/auth.py; tokens from `make token USER=<id>`).
@@ -154,8 +155,8 @@ def start_embedded_dynamodb(port: int) -> Any:
 
 
 def create_tables(endpoint: str, stage: str, stopping: threading.Event) -> bool:
-    """Creates the tables of serverless.yml that are missing; True when the Registrations table
-    (the one with the stream) is new. Waits up to 30 s for an external DynamoDB to answer."""
+    """Creates the tables of serverless.yml that are missing; True when a table with a stream
+    (Registrations, Events) is new. Waits up to 30 s for an external DynamoDB to answer."""
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -168,7 +169,7 @@ def create_tables(endpoint: str, stage: str, stopping: threading.Event) -> bool:
         aws_secret_access_key=FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
         config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
     )
-    registrations = config.load(stage)["custom"]["tables"]["registrations"]
+    streamed = {d["TableName"] for d in config.table_definitions(stage) if "StreamSpecification" in d}
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -184,7 +185,7 @@ def create_tables(endpoint: str, stage: str, stopping: threading.Event) -> bool:
                 ),
                 stage,
             )
-            return registrations not in existed
+            return not streamed <= existed
         except (BotoCoreError, ClientError) as exc:
             if time.monotonic() > deadline or stopping.is_set():
                 raise StartupError(f"cannot create the tables at {endpoint}: {exc}") from exc

@@ -186,13 +186,23 @@ def stream_records(client: Any, streams: Any, table: str) -> list[dict[str, Any]
 
 
 def matches_filter(record: dict[str, Any], pattern: dict[str, Any]) -> bool:
-    """Lambda event filtering, for the subset of the syntax serverless.yml uses (exact values)."""
+    """Lambda event filtering, for the subset of the syntax serverless.yml uses (exact values and
+    `anything-but`)."""
     for key, expected in pattern.items():
         if key not in record:
             return False
         if isinstance(expected, dict):
             if not isinstance(record[key], dict) or not matches_filter(record[key], expected):
                 return False
-        elif record[key] not in expected:
+        elif not any(_matches_value(record[key], rule) for rule in expected):
             return False
     return True
+
+
+def _matches_value(found: Any, rule: Any) -> bool:
+    if isinstance(rule, dict):
+        [(operator, operand)] = rule.items()
+        if operator != "anything-but":
+            raise NotImplementedError(f"filter operator {operator}")
+        return found not in (operand if isinstance(operand, list) else [operand])
+    return bool(found == rule)

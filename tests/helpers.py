@@ -62,10 +62,14 @@ def assert_utc_timestamp(text: str) -> datetime:
     return moment
 
 
-def promotion_filter_patterns() -> list[dict[str, Any]]:
-    """The filterPatterns serverless.yml gives the promotion function's stream."""
-    [stream] = [e["stream"] for e in config.load()["functions"]["promotion"]["events"] if "stream" in e]
+def filter_patterns(function: str = "promotion") -> list[dict[str, Any]]:
+    """The filterPatterns serverless.yml gives a function's stream."""
+    [stream] = [e["stream"] for e in config.load()["functions"][function]["events"] if "stream" in e]
     return stream["filterPatterns"]
+
+
+def promotion_filter_patterns() -> list[dict[str, Any]]:
+    return filter_patterns("promotion")
 
 
 def delivered(streams: Any, after: int = 0) -> list[dict[str, Any]]:
@@ -80,6 +84,22 @@ def delivered(streams: Any, after: int = 0) -> list[dict[str, Any]]:
 
 def invoke_promotion(records: list[dict[str, Any]]) -> dict[str, Any]:
     from functions.promotion import handler
+
+    return handler.lambda_handler({"Records": records}, LambdaContext())
+
+
+def delivered_event_changes(streams: Any, after: int = 0) -> list[dict[str, Any]]:
+    """The moto Events stream's records from index `after` on that pass serverless.yml's filter,
+    as Lambda would deliver them to the eventChanges function."""
+    from shared.config import get_settings
+    from shared.repositories.dynamo import get_client
+
+    records = stream_records(get_client(), streams, get_settings().events_table)[after:]
+    return [r for r in records if any(matches_filter(r, p) for p in filter_patterns("eventChanges"))]
+
+
+def invoke_event_changes(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from functions.event_changes import handler
 
     return handler.lambda_handler({"Records": records}, LambdaContext())
 
@@ -120,3 +140,85 @@ def reset_process_caches() -> None:
     """What a fresh Lambda process would not have: cached clients, settings and managers."""
     for cached in process_caches():
         cached.cache_clear()
+
+
+def seed_children(event_id: str, confirmed: int, waiting: int, prefix: str = "seed") -> tuple[list[str], list[str]]:
+    """Writes `confirmed` registrations and `waiting` waitlist entries (with their markers) of an
+    existing event straight into the tables with BatchWriteItem, and sets the event's counters to
+    match: thousands of children in seconds where the API would take minutes. Returns (confirmed
+    user ids, waiting user ids in queue order)."""
+    from shared.config import get_settings
+    from shared.repositories.dynamo import get_client, serialize
+
+    client: Any = get_client()
+    settings = get_settings()
+    holders = [f"{prefix}-c{n:06d}" for n in range(confirmed)]
+    waiters = [f"{prefix}-w{n:06d}" for n in range(waiting)]
+    base = 10**15  # tickets: µs since the epoch in real joins; any increasing numbers do
+    writes: list[tuple[str, dict[str, Any]]] = []
+    for n, user in enumerate(holders):
+        at = f"2026-01-01T00:00:00.{n:06d}+00:00"
+        writes.append(
+            (
+                settings.registrations_table,
+                {"eventId": event_id, "userId": user, "status": "confirmed", "registeredAt": at},
+            )
+        )
+    for n, user in enumerate(waiters):
+        at = f"2026-01-02T00:00:00.{n:06d}+00:00"
+        ticket = base + n
+        writes.append(
+            (
+                settings.registrations_table,
+                {"eventId": event_id, "userId": user, "status": "waitlisted", "ticket": ticket, "addedAt": at},
+            )
+        )
+        writes.append(
+            (settings.waitlist_table, {"eventId": event_id, "position": ticket, "userId": user, "addedAt": at})
+        )
+    for start in range(0, len(writes), 25):
+        request: dict[str, list[dict[str, Any]]] = {}
+        for table, item in writes[start : start + 25]:
+            request.setdefault(table, []).append({"PutRequest": {"Item": serialize(item)}})
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+    client.update_item(
+        TableName=settings.events_table,
+        Key={"eventId": {"S": event_id}},
+        UpdateExpression="SET registeredCount = :r, waitlistCount = :w, waitlistSeq = :seq",
+        ExpressionAttributeValues={
+            ":r": {"N": str(confirmed)},
+            ":w": {"N": str(waiting)},
+            ":seq": {"N": str(base + max(waiting - 1, 0))},
+        },
+    )
+    return holders, waiters
+
+
+def _client() -> Any:
+    from shared.repositories.dynamo import get_client
+
+    return get_client()
+
+
+class crash_after_transactions:
+    """Makes the DynamoDB client raise (as a Lambda losing its network would) before its
+    (k+1)-th TransactWriteItems: k transactions commit, then the run dies."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.sent = 0
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        if model.name != "TransactWriteItems":
+            return
+        if self.sent >= self.k:
+            raise ConnectionError("Lambda lost its network half-way")
+        self.sent += 1
+
+    def __enter__(self) -> crash_after_transactions:
+        _client().meta.events.register("before-call.dynamodb.*", self, unique_id="crash-after")
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        _client().meta.events.unregister("before-call.dynamodb.*", unique_id="crash-after")

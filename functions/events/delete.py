@@ -10,9 +10,8 @@ from shared.observability import api_handler, logger, metrics
 # What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
 GRANTS = {
     "dynamodb:UpdateItem": {"EventsTable"},
-    "dynamodb:ConditionCheckItem": {"EventsTable"},
     "dynamodb:DeleteItem": {"EventsTable", "RegistrationsTable", "WaitlistTable"},
-    "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
+    "dynamodb:Query": {"RegistrationsTable"},
 }
 
 app = build_app()

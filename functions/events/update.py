@@ -13,10 +13,7 @@ from shared.observability import api_handler, logger, metrics
 
 # What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
 GRANTS = {
-    "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
-    "dynamodb:GetItem": {"EventsTable"},
-    "dynamodb:Query": {"WaitlistTable"},
-    "dynamodb:DeleteItem": {"WaitlistTable"},
+    "dynamodb:UpdateItem": {"EventsTable"},
 }
 
 app = build_app()

@@ -1,5 +1,6 @@
 """Scheduled reconciliation (serverless.yml: every 15 minutes): repairs event counters that
-disagree with the items they count, and promotes anyone left waiting beside a free seat.
+disagree with the items they count, promotes anyone left waiting beside a free seat, and finishes
+the deletion of events still marked deleting.
 
 A healthy system writes nothing. The returned report lists what was repaired, per event."""
 
@@ -14,7 +15,8 @@ GRANTS = {
     "dynamodb:GetItem": {"EventsTable"},
     "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
     "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
-    "dynamodb:DeleteItem": {"WaitlistTable"},
+    "dynamodb:ConditionCheckItem": {"EventsTable"},
+    "dynamodb:DeleteItem": {"EventsTable", "RegistrationsTable", "WaitlistTable"},
     "sqs:SendMessage": {"ReconcileFailureQueue"},
 }
 
@@ -26,7 +28,12 @@ def handle(event, context):
         metrics.add_metric(name="Promoted", unit=MetricUnit.Count, value=report.promoted)
     logger.info(
         "reconciliation done",
-        extra={"checked": report.checked, "repaired": len(report.repaired), "skipped": len(report.skipped)},
+        extra={
+            "checked": report.checked,
+            "repaired": len(report.repaired),
+            "skipped": len(report.skipped),
+            "deletionsFinished": len(report.deletions_finished),
+        },
     )
     return report.to_dict()
 

@@ -1,4 +1,6 @@
-"""EventManager: the Events API. Raising capacity promotes through the waitlist's own path."""
+"""EventManager: the Events API. Each request answers in a bounded number of round trips; what a
+change leaves to do (promotion after a capacity raise, the children of a large deleted event) is
+done in the background, fed by the Events stream (shared/managers/event_changes.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +9,16 @@ from functools import cache
 from typing import Any
 
 from shared.clock import utc_now
-from shared.managers.waitlist import WaitlistManager
 from shared.models.domain import Event, Page
 from shared.models.requests import EventCreate, EventUpdate
+from shared.repositories.deletion import EventDeletionRepository
 from shared.repositories.events import EventRepository
-from shared.repositories.registrations import RegistrationRepository
 
 
 class EventManager:
-    def __init__(
-        self, events: EventRepository, registrations: RegistrationRepository, waitlist: WaitlistManager
-    ) -> None:
+    def __init__(self, events: EventRepository, deletion: EventDeletionRepository) -> None:
         self._events = events
-        self._registrations = registrations
-        self._waitlist = waitlist
+        self._deletion = deletion
 
     def create(self, request: EventCreate, owner_id: str | None = None) -> Event:
         now = utc_now()
@@ -48,26 +46,22 @@ class EventManager:
         return self._events.list(limit, cursor, status)
 
     def update(self, event_id: str, request: EventUpdate, owner: str | None = None) -> Event:
-        """`owner`: when given, only an event with that ownerId changes (else 403)."""
-        changes = request.changes()
-        event = self._events.update(event_id, changes, utc_now(), owner)
-        if "capacity" in changes and event.waitlistCount > 0 and self._waitlist.promote_all(event_id):
-            event = self._events.get(event_id)
-        return event
+        """One conditional write; the event as that write left it. A capacity raise (or removal)
+        while people wait is promoted by the background from the Events stream. `owner`: when
+        given, only an event with that ownerId changes (else 403)."""
+        return self._events.update(event_id, request.changes(), utc_now(), owner)
 
     def delete(self, event_id: str, owner: str | None = None) -> None:
-        """Marks the event as deleting (invisible, closed to every write, ignored by promotion),
-        removes its registrations and waitlist, then the event. A retry finishes a crashed run;
-        every step is conditional on the generation marked, so an overlapping deletion that
-        finishes first, and an event re-created under the same id after it, are never touched.
-        `owner`: when given, only an event with that ownerId goes (else 403, nothing changed)."""
-        generation = self._events.mark_deleting(event_id, owner)
-        self._registrations.delete_all_for_event(event_id, generation)
-        self._events.delete(event_id, generation)
+        """At most three round trips, whatever the event's size. A small event (its rows fit in one
+        transaction) goes at once with everything it holds, so its id is free again on the answer.
+        Otherwise — or when a registration moved between the read and the write — the event is
+        marked deleting: invisible (404) and closed to every write from then on, its id taken
+        (409 on create) until the background has removed its children and then it. `owner`: when
+        given, only an event with that ownerId goes (else 403, nothing changed)."""
+        if not self._deletion.try_delete_at_once(event_id, owner):
+            self._events.mark_deleting(event_id, owner)
 
 
 @cache
 def default() -> EventManager:
-    from shared.managers import waitlist
-
-    return EventManager(EventRepository(), RegistrationRepository(), waitlist.default())
+    return EventManager(EventRepository(), EventDeletionRepository())

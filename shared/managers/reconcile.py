@@ -1,8 +1,10 @@
-"""ReconcileManager: the safety net behind the stream.
+"""ReconcileManager: the safety net behind the streams.
 
 For every live event it recounts confirmed registrations and waitlist entries, repairs the stored
 counters when they disagree, then promotes anyone left waiting beside a free seat through the
-waitlist's own promotion path. On a healthy system it writes nothing.
+waitlist's own promotion path. Then it finishes the deletion of every event still marked deleting
+(the Events stream's record lost or given up on), through the background's own conditional path.
+On a healthy system it writes nothing.
 
 Reads are not a snapshot: a registration may commit between reading the counters and counting
 the items, which looks like drift for a moment. So a disagreement is acted on only when the same
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from shared.managers.event_changes import EventChangesManager
 from shared.managers.waitlist import WaitlistManager
 from shared.observability import logger
 from shared.repositories.reconcile import ActualCounts, ReconcileRepository, StoredCounters
@@ -55,6 +58,7 @@ class ReconcileReport:
     checked: int = 0
     repaired: list[EventRepair] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    deletions_finished: list[str] = field(default_factory=list)
     complete: bool = True
 
     @property
@@ -70,6 +74,7 @@ class ReconcileReport:
             "checked": self.checked,
             "repaired": [repair.to_dict() for repair in self.repaired],
             "skipped": [skipped.to_dict() for skipped in self.skipped],
+            "deletionsFinished": self.deletions_finished,
             "complete": self.complete,
         }
 
@@ -92,9 +97,16 @@ def _agrees(seen: StoredCounters, actual: ActualCounts) -> bool:
 
 
 class ReconcileManager:
-    def __init__(self, repository: ReconcileRepository, waitlist: WaitlistManager, attempts: int = ATTEMPTS) -> None:
+    def __init__(
+        self,
+        repository: ReconcileRepository,
+        waitlist: WaitlistManager,
+        changes: EventChangesManager | None = None,
+        attempts: int = ATTEMPTS,
+    ) -> None:
         self._repository = repository
         self._waitlist = waitlist
+        self._changes = changes
         self._attempts = attempts
 
     def reconcile_all(self, seconds_left: Callable[[], float] | None = None) -> ReconcileReport:
@@ -110,6 +122,13 @@ class ReconcileManager:
                 report.skipped.append(outcome)
             elif outcome is not None:
                 report.repaired.append(outcome)
+        if report.complete and self._changes is not None:
+            for event_id in self._repository.deleting_event_ids():
+                if seconds_left is not None and seconds_left() < TIME_MARGIN:
+                    report.complete = False
+                    break
+                if self._changes.finish_unfinished_deletion(event_id) is not None:
+                    report.deletions_finished.append(event_id)
         return report
 
     def reconcile_event(self, event_id: str) -> EventRepair | Skipped | None:
@@ -168,6 +187,6 @@ class ReconcileManager:
 
 @cache
 def default() -> ReconcileManager:
-    from shared.managers import waitlist
+    from shared.managers import event_changes, waitlist
 
-    return ReconcileManager(ReconcileRepository(), waitlist.default())
+    return ReconcileManager(ReconcileRepository(), waitlist.default(), event_changes.default())

@@ -47,11 +47,22 @@ class EventRepository:
     def create(self, event: Event) -> None:
         item = serialize({**event.to_dict(), "waitlistSeq": 0, "generation": str(uuid.uuid4())})
         try:
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(eventId)")
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(eventId)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except DynamoDBError as exc:
-            if exc.condition_failed:
-                raise ConflictError(f"Event {event.eventId} already exists") from exc
-            raise
+            if not exc.condition_failed:
+                raise
+            if exc.item is not None and not is_live(exc.item):
+                # A deletion still removes the old event's children in the background: the id
+                # is free as soon as it has finished (seconds for most events).
+                raise ConflictError(
+                    f"Event {event.eventId} is still being deleted; retry shortly with the same id"
+                ) from exc
+            raise ConflictError(f"Event {event.eventId} already exists") from exc
 
     def get(self, event_id: str) -> Event:
         item = self._client.get_item(TableName=self._table, Key=event_key(event_id), ConsistentRead=True).get("Item")
@@ -122,10 +133,12 @@ class EventRepository:
         return event_from_item(response["Attributes"])
 
     def mark_deleting(self, event_id: str, owner: str | None = None) -> str:
-        """Hides the event and closes it to every write before its children are removed. Returns
-        the generation being deleted (events created before generations existed get one here).
-        With an `owner`, only an event of that owner (checked by the write itself)."""
-        condition = "attribute_exists(eventId)"
+        """Hides the event and closes it to every write; the Events stream then hands the removal
+        of its children to the background (functions/event_changes). Returns the generation being
+        deleted (events created before generations existed get one here). An event already being
+        deleted is 404, as for every other request. With an `owner`, only an event of that owner
+        (checked by the write itself)."""
+        condition = EVENT_LIVE
         values: dict[str, Any] = {":true": value(True), ":fresh": value(str(uuid.uuid4()))}
         if owner is not None:
             condition += f" AND {OWNED_BY}"
@@ -149,9 +162,28 @@ class EventRepository:
             raise
         return str(response["Attributes"]["generation"]["S"])
 
+    def deleting_generation(self, event_id: str) -> str | None:
+        """The generation of an event marked deleting (one is given to an event marked before
+        generations existed); None when the event is gone or not being deleted."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=event_key(event_id),
+                UpdateExpression="SET generation = if_not_exists(generation, :fresh)",
+                ConditionExpression="attribute_exists(deleting)",
+                ExpressionAttributeValues={":fresh": value(str(uuid.uuid4()))},
+                ReturnValues="ALL_NEW",
+            )
+        except DynamoDBError as exc:
+            if exc.condition_failed:
+                return None
+            raise
+        return str(response["Attributes"]["generation"]["S"])
+
     def delete(self, event_id: str, generation: str) -> None:
-        """Removes the event item of that generation; gone already (another deletion of the same
-        generation finished first, and the id may hold a new event now) is fine."""
+        """Removes the event item of that generation once its children are gone; gone already
+        (another run of the same deletion finished first, and the id may hold a new event now) is
+        fine."""
         try:
             self._client.delete_item(
                 TableName=self._table,

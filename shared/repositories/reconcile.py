@@ -59,6 +59,19 @@ class ReconcileRepository(Tables):
             for item in page.get("Items", []):
                 yield item["eventId"]["S"]
 
+    def deleting_event_ids(self) -> Iterator[str]:
+        """Every event still marked deleting: its background cleanup is unfinished, or its stream
+        record was lost."""
+        for page in pages(
+            self._client,
+            "scan",
+            TableName=self._events,
+            ProjectionExpression="eventId",
+            FilterExpression="attribute_exists(deleting)",
+        ):
+            for item in page.get("Items", []):
+                yield item["eventId"]["S"]
+
     def counters(self, event_id: str) -> StoredCounters | None:
         """The event's counters now (strongly consistent); None when it is gone or being deleted."""
         item = self._client.get_item(

@@ -162,9 +162,12 @@ def test_ownership_is_checked_by_the_write_itself(world: World, dynamodb: Any) -
     """The event a non-owner aims at may be deleted and re-created by someone else meanwhile; the
     owner condition sits on the DynamoDB write, so no read can go stale in between."""
     from shared.errors import ForbiddenError
+    from shared.repositories.deletion import EventDeletionRepository
     from shared.repositories.events import EventRepository
 
     before = stored_items(dynamodb)
+    with pytest.raises(ForbiddenError):
+        EventDeletionRepository().try_delete_at_once(world.full, owner=world.user(ORGANIZER))
     with pytest.raises(ForbiddenError):
         EventRepository().mark_deleting(world.full, owner=world.user(ORGANIZER))
     with pytest.raises(ForbiddenError):

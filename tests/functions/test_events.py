@@ -12,7 +12,17 @@ import pytest
 
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient, ApiResponse, LambdaContext, api_event
-from tests.helpers import assert_error, assert_utc_timestamp, event_body, make_event, make_users, register, uid
+from tests.helpers import (
+    assert_error,
+    assert_utc_timestamp,
+    delivered_event_changes,
+    event_body,
+    invoke_event_changes,
+    make_event,
+    make_users,
+    register,
+    uid,
+)
 from tests.invariants import check_invariants
 
 READ_ONLY = ["createdAt", "updatedAt", "registeredCount", "waitlistCount"]
@@ -382,7 +392,7 @@ class TestUpdate:
             "detail": "Event is full"
         }
 
-    def test_raising_capacity_promotes_the_waitlist_in_fifo_order(self, api: ApiClient) -> None:
+    def test_raising_capacity_promotes_the_waitlist_in_fifo_order(self, api: ApiClient, streams: Any) -> None:
         # Given a full event (capacity 1) with three people waiting
         event = make_event(api, capacity=1, waitlistEnabled=True)
         event_id = event["eventId"]
@@ -390,20 +400,25 @@ class TestUpdate:
         for user in (holder, first, second, third):
             assert register(api, event_id, user).status == 201
 
-        # When the capacity rises by two
+        # When the capacity rises by two, the PUT answers with the event as its write left it
         response = api.put(f"/events/{event_id}", {"capacity": 3})
-
-        # Then the first two in line are confirmed, in order, and the third moves up to position 1
         assert response.status == 200
         assert response.body["capacity"] == 3
-        assert response.body["registeredCount"] == 3 and response.body["waitlistCount"] == 1
+        assert response.body["registeredCount"] == 1 and response.body["waitlistCount"] == 3
+
+        # And once the Events stream has delivered the change to the background
+        assert invoke_event_changes(delivered_event_changes(streams)) == {"batchItemFailures": []}
+
+        # Then the first two in line are confirmed, in order, and the third moves up to position 1
+        after = api.get(f"/events/{event_id}").body
+        assert after["registeredCount"] == 3 and after["waitlistCount"] == 1
         confirmed = api.get(f"/events/{event_id}/registrations").body
         assert [r["userId"] for r in confirmed] == [holder, first, second]
         waiting = api.get(f"/events/{event_id}/waitlist").body
         assert [(w["userId"], w["position"]) for w in waiting] == [(third, 1)]
         check_invariants(get_client(), event_id, quiet=True)
 
-    def test_removing_capacity_promotes_everyone_waiting(self, api: ApiClient) -> None:
+    def test_removing_capacity_promotes_everyone_waiting(self, api: ApiClient, streams: Any) -> None:
         event = make_event(api, capacity=1, waitlistEnabled=True)
         event_id = event["eventId"]
         users = make_users(api, 4)
@@ -411,10 +426,12 @@ class TestUpdate:
             register(api, event_id, user)
 
         response = api.put(f"/events/{event_id}", {"capacity": None})
-
         assert response.status == 200
         assert response.body["capacity"] is None
-        assert response.body["registeredCount"] == 4 and response.body["waitlistCount"] == 0
+        assert invoke_event_changes(delivered_event_changes(streams)) == {"batchItemFailures": []}
+
+        after = api.get(f"/events/{event_id}").body
+        assert after["registeredCount"] == 4 and after["waitlistCount"] == 0
         assert [r["userId"] for r in api.get(f"/events/{event_id}/registrations").body] == users
         assert api.get(f"/events/{event_id}/waitlist").body == []
         check_invariants(get_client(), event_id, quiet=True)

@@ -21,10 +21,20 @@ from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 from shared.config import get_settings
 from shared.idempotency import HEADER
+from shared.repositories import deletion
 from shared.repositories.dynamo import get_client
 from shared.repositories.failures import MAX_ATTEMPTS
 from tests.builders import ApiClient, ApiResponse
-from tests.helpers import delivered, invoke_promotion, make_event, make_users, register, uid
+from tests.helpers import (
+    delivered,
+    delivered_event_changes,
+    invoke_event_changes,
+    invoke_promotion,
+    make_event,
+    make_users,
+    register,
+    uid,
+)
 from tests.invariants import check_invariants
 
 TRANSACTIONS = 5  # TRANSACTION_ATTEMPTS for these tests: our loop's bound, kept small to keep them fast
@@ -247,24 +257,28 @@ class TestTransactions:
             assert api.delete(f"/events/{event_id}/registrations/{waiter}").status == 200
             assert [w["userId"] for w in check_invariants(get_client(), event_id)["waitlist"]] == [behind]
 
-    def test_promote_by_raising_capacity(self, api: ApiClient, faults: Faults, fault: str, outcome: str) -> None:
+    def test_promote_after_raising_capacity(
+        self, api: ApiClient, faults: Faults, streams: Any, fault: str, outcome: str
+    ) -> None:
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, *waiters = make_users(api, 3)
         for user in (holder, *waiters):
             register(api, event_id, user)
+        assert api.put(f"/events/{event_id}", {"capacity": 3}).status == 200
+        records = delivered_event_changes(streams)
         faults.add("TransactWriteItems", fault, times=times_for(outcome))
 
-        response = api.put(f"/events/{event_id}", {"capacity": 3})
+        result = invoke_event_changes(records)
 
-        expect(response, outcome, 200, fault)
+        assert bool(result["batchItemFailures"]) == (outcome == EXHAUSTED)
         state = check_invariants(get_client(), event_id, quiet=outcome == ABSORBED)
         promoted = [r["userId"] for r in state["confirmed"]]
         assert promoted == ([holder, *waiters] if outcome == ABSORBED else [holder])
         faults.clear()
-        if outcome == EXHAUSTED:
-            # The capacity change was applied and nobody moved: the same request again promotes.
-            assert api.put(f"/events/{event_id}", {"capacity": 3}).body["registeredCount"] == 3
-            check_invariants(get_client(), event_id, quiet=True)
+        # Lambda delivers the failed records again: they finish the promotion (and change nothing if done)
+        assert invoke_event_changes(records) == {"batchItemFailures": []}
+        state = check_invariants(get_client(), event_id, quiet=True)
+        assert [r["userId"] for r in state["confirmed"]] == [holder, *waiters]
 
     def test_promote_from_the_stream(
         self,
@@ -348,9 +362,11 @@ class TestItemWrites:
 
 @pytest.mark.parametrize("outcome", [ABSORBED, EXHAUSTED])
 @pytest.mark.parametrize("fault", BATCH_FAULTS)
-@pytest.mark.parametrize("step", ["UpdateItem", "Query", "TransactWriteItems", "DeleteItem"])
-def test_delete_event_fault_at_each_step(api: ApiClient, faults: Faults, step: str, fault: str, outcome: str) -> None:
-    # Given an event with people confirmed and waiting
+@pytest.mark.parametrize("step", ["Query", "TransactWriteItems"])
+def test_delete_small_event_fault_at_each_step(
+    api: ApiClient, faults: Faults, step: str, fault: str, outcome: str
+) -> None:
+    # Given an event with people confirmed and waiting, small enough to go in one transaction
     event_id = make_event(api, capacity=2, waitlistEnabled=True)["eventId"]
     people = make_users(api, 3)
     for user in people:
@@ -358,19 +374,69 @@ def test_delete_event_fault_at_each_step(api: ApiClient, faults: Faults, step: s
     faults.add(step, fault, times=times_for(outcome))
     # When DynamoDB fails at one step of the deletion
     response = api.delete(f"/events/{event_id}")
-    # Then the client is told to retry, and the event is either intact or already invisible
+    # Then the client is told to retry, and the event is either intact or entirely gone
     expect(response, outcome, 200, fault)
-    # (the checks below use the same operations: registering is a TransactWriteItems too)
     faults.clear()
-    if outcome == EXHAUSTED and step == "UpdateItem":
+    if outcome == EXHAUSTED:
+        check_invariants(get_client(), event_id)  # nothing changed
+        assert api.get(f"/events/{event_id}").status == 200
+        assert api.delete(f"/events/{event_id}").status == 200
+    assert_event_gone(api, event_id, people)
+
+
+@pytest.mark.parametrize("outcome", [ABSORBED, EXHAUSTED])
+@pytest.mark.parametrize("fault", BATCH_FAULTS)
+@pytest.mark.parametrize(
+    ("step", "where"),
+    [
+        ("Query", "request"),
+        ("UpdateItem", "request"),
+        ("Query", "background"),
+        ("TransactWriteItems", "background"),
+        ("DeleteItem", "background"),
+    ],
+)
+def test_delete_large_event_fault_at_each_step(
+    api: ApiClient,
+    faults: Faults,
+    streams: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+    where: str,
+    fault: str,
+    outcome: str,
+) -> None:
+    # Given an event too large to go in one transaction (here: more than none), people confirmed and waiting
+    monkeypatch.setattr(deletion, "AT_ONCE_ROWS", 0)
+    event_id = make_event(api, capacity=2, waitlistEnabled=True)["eventId"]
+    people = make_users(api, 3)
+    for user in people:
+        register(api, event_id, user)
+    if where == "request":
+        faults.add(step, fault, times=times_for(outcome))
+    # When DynamoDB fails at one step of the request, or of the background's work
+    response = api.delete(f"/events/{event_id}")
+    expect(response, outcome if where == "request" else ABSORBED, 200, fault)
+    faults.clear()
+    if where == "request" and outcome == EXHAUSTED:
         check_invariants(get_client(), event_id)  # not yet marked: nothing changed
         assert api.get(f"/events/{event_id}").status == 200
-    else:
-        assert api.get(f"/events/{event_id}").status == 404
-        assert api.post(f"/events/{event_id}/registrations", {"userId": people[0]}).status == 404
-    # And a retried DELETE finishes the job: nothing of the event is left
-    if outcome == EXHAUSTED:
         assert api.delete(f"/events/{event_id}").status == 200
+    # Then from the answer on, the event is invisible and closed
+    assert api.get(f"/events/{event_id}").status == 404
+    assert api.post(f"/events/{event_id}/registrations", {"userId": people[0]}).status == 404
+    records = delivered_event_changes(streams)
+    if where == "background":
+        faults.add(step, fault, times=times_for(outcome))
+        result = invoke_event_changes(records)
+        assert bool(result["batchItemFailures"]) == (outcome == EXHAUSTED)
+        faults.clear()
+    # And the background (delivered again after a failure) finishes the job
+    assert invoke_event_changes(records) == {"batchItemFailures": []}
+    assert_event_gone(api, event_id, people)
+
+
+def assert_event_gone(api: ApiClient, event_id: str, people: list[str]) -> None:
     settings = get_settings()
     for table in (settings.events_table, settings.registrations_table, settings.waitlist_table):
         assert not [i for i in get_client().scan(TableName=table)["Items"] if i["eventId"]["S"] == event_id]
@@ -381,23 +447,59 @@ class TestMidOperation:
     """A DynamoDB 500 between the steps of one request."""
 
     @pytest.mark.parametrize("fault", [INTERNAL, THROTTLED])
-    def test_promotion_fails_after_the_capacity_was_saved(self, api: ApiClient, faults: Faults, fault: str) -> None:
+    def test_second_promotion_fails_after_the_first_succeeded(
+        self, api: ApiClient, faults: Faults, streams: Any, fault: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # One person per promotion transaction here (49 otherwise), so that two seats take two
+        monkeypatch.setattr("shared.managers.waitlist.PROMOTION_BATCH", 1)
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, first, second = make_users(api, 3)
         for user in (holder, first, second):
             register(api, event_id, user)
-        faults.add("TransactWriteItems", fault)  # the promotion (both seats in one transaction) fails
+        assert api.put(f"/events/{event_id}", {"capacity": 3}).status == 200
+        records = delivered_event_changes(streams)
+        faults.add("TransactWriteItems", fault, skip=1)  # the first promotion goes through
 
-        response = api.put(f"/events/{event_id}", {"capacity": 3})
+        assert invoke_event_changes(records)["batchItemFailures"]
 
-        expect(response, EXHAUSTED, 200, fault)
         state = check_invariants(get_client(), event_id)
-        assert state["event"]["capacity"] == 3
-        assert [r["userId"] for r in state["confirmed"]] == [holder]
-        assert [w["userId"] for w in state["waitlist"]] == [first, second]
+        assert [r["userId"] for r in state["confirmed"]] == [holder, first]
+        assert [w["userId"] for w in state["waitlist"]] == [second]
         faults.clear()
-        assert api.put(f"/events/{event_id}", {"capacity": 3}).body["registeredCount"] == 3
+        assert invoke_event_changes(records) == {"batchItemFailures": []}
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 3
         check_invariants(get_client(), event_id, quiet=True)
+
+    def test_position_read_fails_after_joining_the_waitlist(self, api: ApiClient, faults: Faults) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+        holder, waiter = make_users(api, 2)
+        register(api, event_id, holder)
+        faults.add("Query", INTERNAL)
+
+        response = register(api, event_id, waiter)
+
+        # The join is one committed transaction; only the live-position read after it failed:
+        # the client still hears 201 (with the tail's place when the join was decided), not a 503
+        # whose retry could only say "already on the waitlist".
+        assert response.status == 201, response.body
+        assert response.body["status"] == "waitlisted" and response.body["position"] == 1
+        faults.clear()
+        state = check_invariants(get_client(), event_id)
+        assert [w["userId"] for w in state["waitlist"]] == [waiter]
+        assert api.get(f"/events/{event_id}/waitlist").body[0]["position"] == 1
+
+    def test_a_500_absorbed_inside_a_waitlist_join_is_invisible(self, api: ApiClient, faults: Faults) -> None:
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+        holder, waiter = make_users(api, 2)
+        register(api, event_id, holder)
+        faults.add("TransactWriteItems", INTERNAL, skip=1, times=MAX_ATTEMPTS - 1)  # the join, nearly exhausted
+        faults.add("Query", INTERNAL, times=MAX_ATTEMPTS - 1)
+
+        response = register(api, event_id, waiter)
+
+        assert response.status == 201 and response.body["position"] == 1
+        assert faults.total == 2 * (MAX_ATTEMPTS - 1)
+        check_invariants(get_client(), event_id)
 
 
 class TestIdempotencyTableFaults:

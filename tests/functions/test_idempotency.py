@@ -20,7 +20,7 @@ from shared.managers import events, registrations, users
 from shared.models.requests import EventCreate, UserCreate
 from shared.repositories.dynamo import get_client, pages
 from tests.builders import ApiClient, LambdaContext
-from tests.helpers import make_event, make_users, register, uid
+from tests.helpers import delivered_event_changes, invoke_event_changes, make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 TABLE = os.environ["IDEMPOTENCY_TABLE"]
@@ -56,7 +56,7 @@ class TestReplay:
         state = check_invariants(get_client(), event_id)
         assert state["event"]["registeredCount"] == 0
 
-    def test_replay_of_a_waitlisted_answer_keeps_its_position(self, api: ApiClient) -> None:
+    def test_replay_of_a_waitlisted_answer_keeps_its_position(self, api: ApiClient, streams: Any) -> None:
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, waiter = make_users(api, 2)
         register(api, event_id, holder)
@@ -64,6 +64,8 @@ class TestReplay:
         assert first.body["status"] == "waitlisted" and first.body["position"] == 1
         # The waiter is promoted meanwhile (capacity raised)
         assert api.put(f"/events/{event_id}", {"capacity": 2}).status == 200
+        assert invoke_event_changes(delivered_event_changes(streams)) == {"batchItemFailures": []}
+        assert [r["userId"] for r in api.get(f"/events/{event_id}/registrations").body] == [holder, waiter]
 
         again = api.post(f"/events/{event_id}/registrations", {"userId": waiter}, **keyed("wait-1"))
 

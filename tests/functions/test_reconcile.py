@@ -198,7 +198,13 @@ class TestHealthyStore:
 
         report = run_reconcile()
 
-        assert report == {"checked": len(events), "repaired": [], "skipped": [], "complete": True}
+        assert report == {
+            "checked": len(events),
+            "repaired": [],
+            "skipped": [],
+            "deletionsFinished": [],
+            "complete": True,
+        }
         assert stored_items(dynamodb, tables()) == before
 
     def test_no_write_request_is_even_sent(self, api: ApiClient, dynamodb: Any) -> None:
@@ -212,24 +218,45 @@ class TestHealthyStore:
         assert set(sent) <= {"Scan", "GetItem", "Query"}, sent
 
     def test_empty_store(self, dynamodb: Any) -> None:
-        assert run_reconcile() == {"checked": 0, "repaired": [], "skipped": [], "complete": True}
+        assert run_reconcile() == {
+            "checked": 0,
+            "repaired": [],
+            "skipped": [],
+            "deletionsFinished": [],
+            "complete": True,
+        }
 
-    def test_events_being_deleted_are_left_alone(self, api: ApiClient, dynamodb: Any) -> None:
-        # Given an event half-way through its deletion, with counters that no longer match
+    def test_events_being_deleted_are_not_repaired_but_their_deletion_is_finished(
+        self, api: ApiClient, dynamodb: Any
+    ) -> None:
+        # Given an event half-way through its deletion (its stream record lost), with counters that
+        # no longer match, marked by a run from before generations existed
         event_id, [holder], _ = full_event_with_waiters(api, capacity=1, waiting=1)
         api.delete(f"/events/{event_id}/registrations/{holder}")
         dynamodb.update_item(
             TableName=get_settings().events_table,
             Key={"eventId": {"S": event_id}},
-            UpdateExpression="SET deleting = :true, registeredCount = :n",
+            UpdateExpression="SET deleting = :true, registeredCount = :n REMOVE generation",
             ExpressionAttributeValues={":true": {"BOOL": True}, ":n": {"N": "9"}},
         )
-        before = stored_items(dynamodb, tables())
+        before = {table: items for table, items in stored_items(dynamodb, tables()).items()}
 
         report = run_reconcile()
 
-        assert report == {"checked": 0, "repaired": [], "skipped": [], "complete": True}
-        assert stored_items(dynamodb, tables()) == before
+        # Then no counter is repaired, and the event and everything it held are gone
+        assert report == {
+            "checked": 0,
+            "repaired": [],
+            "skipped": [],
+            "deletionsFinished": [event_id],
+            "complete": True,
+        }
+        after = stored_items(dynamodb, tables())
+        for table, items in after.items():
+            assert not [item for item in items if event_id in item], table
+            assert [item for item in before[table] if event_id not in item] == items, table
+        # And a second run finds nothing to do
+        assert run_reconcile()["deletionsFinished"] == []
 
 
 class Hooked(ReconcileRepository):
@@ -384,7 +411,7 @@ class TestHandlerAndCli:
 
         report = handler.lambda_handler({}, AlmostOut())
 
-        assert report == {"checked": 0, "repaired": [], "skipped": [], "complete": False}
+        assert report == {"checked": 0, "repaired": [], "skipped": [], "deletionsFinished": [], "complete": False}
 
     def test_cli_repairs_the_dynamodb_at_its_endpoint(self, live_dynamodb: Any, server: str) -> None:
         # Given, in a running DynamoDB, a stranded waiter and a corrupted counter

@@ -10,7 +10,7 @@ import pytest
 from shared.config import get_settings
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
-from tests.helpers import make_event, make_users, register, uid
+from tests.helpers import delivered_event_changes, invoke_event_changes, make_event, make_users, register, uid
 from tests.invariants import check_invariants
 
 
@@ -342,7 +342,7 @@ class TestLists:
 
 
 class TestEventChanges:
-    def test_raising_capacity_promotes_in_fifo_order(self, api: ApiClient) -> None:
+    def test_raising_capacity_promotes_in_fifo_order(self, api: ApiClient, streams: Any) -> None:
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         users = make_users(api, 4)
         for user in users:
@@ -350,14 +350,16 @@ class TestEventChanges:
 
         response = api.put(f"/events/{event_id}", {"capacity": 3})
 
+        # The answer is the event as the write left it; the Events stream's function promotes
         assert response.status == 200
-        assert response.body["registeredCount"] == 3 and response.body["waitlistCount"] == 1
+        assert response.body["registeredCount"] == 1 and response.body["waitlistCount"] == 3
+        assert invoke_event_changes(delivered_event_changes(streams)) == {"batchItemFailures": []}
         confirmed = [r["userId"] for r in api.get(f"/events/{event_id}/registrations").body]
         assert confirmed == users[:3]
         assert [(w["userId"], w["position"]) for w in api.get(f"/events/{event_id}/waitlist").body] == [(users[3], 1)]
         check_invariants(get_client(), event_id, quiet=True)
 
-    def test_removing_capacity_promotes_everyone(self, api: ApiClient) -> None:
+    def test_removing_capacity_promotes_everyone(self, api: ApiClient, streams: Any) -> None:
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         users = make_users(api, 3)
         for user in users:
@@ -366,7 +368,9 @@ class TestEventChanges:
         response = api.put(f"/events/{event_id}", {"capacity": None})
 
         assert response.status == 200 and response.body["capacity"] is None
-        assert response.body["registeredCount"] == 3 and response.body["waitlistCount"] == 0
+        assert invoke_event_changes(delivered_event_changes(streams)) == {"batchItemFailures": []}
+        event = api.get(f"/events/{event_id}").body
+        assert event["registeredCount"] == 3 and event["waitlistCount"] == 0
         check_invariants(get_client(), event_id, quiet=True)
 
     def test_lowering_capacity_below_confirmed_is_409_and_changes_nothing(self, api: ApiClient) -> None:

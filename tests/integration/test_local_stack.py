@@ -1,5 +1,6 @@
 """`make run` end to end: the routes of serverless.yml through serverless-offline, the embedded
-DynamoDB, stream-driven promotion, CORS, and a clean stop on Ctrl-C."""
+DynamoDB, stream-driven promotion (after an unregistration and after a capacity raise), background
+deletion of a large event, CORS, and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -145,6 +146,63 @@ def test_unregistering_promotes_the_head_of_the_waitlist(api: LocalStack) -> Non
 
     event = api.get(f"/events/{event_id}").json()
     assert (event["registeredCount"], event["waitlistCount"]) == (2, 1)
+
+
+def test_raising_capacity_promotes_the_waiters_from_the_events_stream(api: LocalStack) -> None:
+    # Given a full event with three people waiting
+    event_id = create_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+    holder, *waiters = (create_user(api, name) for name in ("One", "Two", "Three", "Four"))
+    for user_id in (holder, *waiters):
+        assert api.post(f"/events/{event_id}/registrations", json={"userId": user_id}).status_code == 201
+
+    # When the capacity rises by two: the answer is the event as the write left it
+    response = api.request("PUT", f"/events/{event_id}", json={"capacity": 3})
+    assert response.status_code == 200, response.text
+    raised_at = time.monotonic()
+
+    # Then the eventChanges function promotes the first two in line within seconds
+    confirmed: list[str] = []
+    while time.monotonic() - raised_at < PROMOTION_DEADLINE:
+        confirmed = [item["userId"] for item in api.get(f"/events/{event_id}/registrations").json()]
+        if len(confirmed) == 3:
+            break
+        time.sleep(0.05)
+    TIMINGS["promotion after PUT capacity (s)"] = time.monotonic() - raised_at
+    assert confirmed == [holder, *waiters[:2]], f"not promoted within {PROMOTION_DEADLINE:.0f} s:\n{api.log_tail()}"
+    waitlist = api.get(f"/events/{event_id}/waitlist").json()
+    assert [(item["userId"], item["position"]) for item in waitlist] == [(waiters[2], 1)]
+
+
+def test_deleting_a_large_event_hides_it_at_once_and_the_background_removes_the_rest(api: LocalStack) -> None:
+    # Given an event too large to delete in one transaction: 5 confirmed and 50 waiting
+    event_id = create_event(api, capacity=5, waitlistEnabled=True)["eventId"]
+    people = [create_user(api, f"Person {n}") for n in range(55)]
+    for user_id in people:
+        assert api.post(f"/events/{event_id}/registrations", json={"userId": user_id}).status_code == 201
+
+    # When it is deleted, then it is 404 at once, in every list too
+    response = api.delete(f"/events/{event_id}")
+    assert response.status_code == 200, response.text
+    deleted_at = time.monotonic()
+    assert_detail(api.get(f"/events/{event_id}"), 404)
+    assert api.get(f"/users/{people[0]}/registrations").json() == []
+    assert api.get(f"/users/{people[-1]}/waitlist").json() == []
+
+    # And within seconds the background has removed everything: the id is free again
+    while True:
+        again = api.post("/events", json={**EVENT_BODY, "eventId": event_id})
+        if again.status_code == 201 or time.monotonic() - deleted_at > PROMOTION_DEADLINE:
+            break
+        assert again.status_code == 409 and "still being deleted" in again.json()["detail"], again.text
+        time.sleep(0.1)
+    TIMINGS["large event deleted in the background (s)"] = time.monotonic() - deleted_at
+    assert again.status_code == 201, f"not finished within {PROMOTION_DEADLINE:.0f} s:\n{api.log_tail()}"
+    assert (again.json()["registeredCount"], again.json()["waitlistCount"]) == (0, 0)
+    assert api.get(f"/events/{event_id}/registrations").json() == []
+    assert api.get(f"/events/{event_id}/waitlist").json() == []
+
+
+EVENT_BODY = {"title": "Again", "date": "2026-12-01", "location": "Hall", "organizer": "Org"}
 
 
 def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:

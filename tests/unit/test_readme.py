@@ -35,6 +35,7 @@ EXERCISED = {
     "param:registerThrottleRate": "tests/unit/test_template.py::test_stage_throttling_bus_schedule_and_tables",
     "param:registerThrottleBurst": "tests/unit/test_template.py::test_stage_throttling_bus_schedule_and_tables",
     "param:promotionConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
+    "param:eventChangesConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
     "param:reconcileConcurrency": "tests/unit/test_template.py::test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue",
     "param:corsOrigin": "tests/unit/test_template.py::test_the_local_stack_reads_the_params_block_as_osls_does",
     "param:apiLogRoleManagedExternally": "tests/unit/test_template.py::test_profiles_differ_as_the_params_block_says",

@@ -61,7 +61,8 @@ KEY_GRANTS = {
     "dynamodb": {"kms:Decrypt"},
     "sqs": {"kms:GenerateDataKey", "kms:Decrypt"},
 }
-API_FUNCTIONS = set(EXPECTED) - {"Promotion", "Reconcile"}
+BACKGROUND_FUNCTIONS = {"Promotion", "EventChanges", "Reconcile"}
+API_FUNCTIONS = set(EXPECTED) - BACKGROUND_FUNCTIONS
 # osls's deploy-time helper that sets API Gateway's account logging role (default profile only).
 LOGGING_ROLE_HELPER = "CustomDashresourceDashapigwDashcwDashroleLambdaFunction"
 
@@ -195,19 +196,42 @@ def test_no_wildcard_actions_or_resources(profile: Packaged) -> None:
                 assert "*" not in resources, logical
 
 
-def test_the_stream_mapping_is_bounded_filtered_and_has_a_failure_queue(template: dict[str, Any]) -> None:
-    [mapping] = [
-        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
-    ]
-    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["RegistrationsTable", "StreamArn"]}
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BisectBatchOnFunctionError"] is True
-    assert 0 < mapping["MaximumRetryAttempts"] <= 100
-    assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 86400
-    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["PromotionFailureQueue", "Arn"]}
-    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+def test_the_stream_mappings_are_bounded_filtered_and_have_their_failure_queue_and_alarm(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    mappings = {
+        r["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert set(mappings) == {"RegistrationsTable", "EventsTable"}
+    queues = {"RegistrationsTable": "PromotionFailureQueue", "EventsTable": "EventChangesFailureQueue"}
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in resources.values()
+        if a["Type"] == "AWS::CloudWatch::Alarm" and a["Properties"].get("Namespace") == "AWS/SQS"
+    }
+    for table, mapping in mappings.items():
+        assert mapping["EventSourceArn"] == {"Fn::GetAtt": [table, "StreamArn"]}
+        assert resources[table]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert 0 < mapping["MaximumRetryAttempts"] <= 100
+        assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 86400
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queues[table], "Arn"]}
+        assert resources[queues[table]]["Type"] == "AWS::SQS::Queue"
+        assert queues[table] in alarmed
+    patterns = [json.loads(f["Pattern"]) for f in mappings["RegistrationsTable"]["FilterCriteria"]["Filters"]]
     assert {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {"status": {"S": ["confirmed"]}}}} in patterns
-    assert template["Resources"]["PromotionFailureQueue"]["Type"] == "AWS::SQS::Queue"
+    patterns = [json.loads(f["Pattern"]) for f in mappings["EventsTable"]["FilterCriteria"]["Filters"]]
+    assert patterns == [
+        {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"deleting": {"BOOL": [True]}}}},
+        {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"waitlistCount": {"N": [{"anything-but": ["0"]}]}}}},
+    ]
+    # Long work (a deletion of thousands of children): a timeout to match, and more memory.
+    changes = resources["EventChangesLambdaFunction"]["Properties"]
+    assert changes["Timeout"] >= 300
 
 
 def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
@@ -217,6 +241,7 @@ def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
         "Api5xxRateAlarm",
         "ApiLatencyP95Alarm",
         "DynamoDBThrottlingAlarm",
+        "EventChangesFailuresAlarm",
         "PromotionFailuresAlarm",
         "PromotionIteratorAgeAlarm",
         "ReconcileFailuresAlarm",
@@ -415,7 +440,7 @@ def test_background_functions_are_bounded_and_reconcile_has_a_dead_letter_queue(
         for k, v in functions.items()
         if "ReservedConcurrentExecutions" in v["Properties"]
     }
-    assert reserved == {"Promotion": 5, "Reconcile": 1}
+    assert reserved == {"Promotion": 5, "EventChanges": 5, "Reconcile": 1}
     reconcile = functions["ReconcileLambdaFunction"]["Properties"]
     assert reconcile["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["ReconcileFailureQueue", "Arn"]}}
     [alarm] = [
@@ -511,6 +536,7 @@ def test_only_api_functions_skip_the_concurrency_and_dead_letter_checks(profile:
         assert skips[name] == {"CKV_AWS_115", "CKV_AWS_116"}, name
     # Background functions are bounded (reserved) and their failures kept: no blanket skip.
     assert skips["Promotion"] == {"CKV_AWS_116"}  # its stream mapping's on-failure queue instead
+    assert skips["EventChanges"] == {"CKV_AWS_116"}
     assert skips["Reconcile"] == set()
 
 
@@ -559,8 +585,10 @@ def test_snapstart_parameter_puts_every_function_behind_a_snapshot_alias(
         if v["Type"] == "AWS::ApiGateway::Method" and v["Properties"].get("Integration", {}).get("Uri")
     ]
     assert methods and all('"snapstart"' in json.dumps(m["Properties"]["Integration"]["Uri"]) for m in methods)
-    [mapping] = [v for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert "snapstart" in json.dumps(mapping["Properties"]["FunctionName"])
+    mappings = [v for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 2
+    for mapping in mappings:
+        assert "snapstart" in json.dumps(mapping["Properties"]["FunctionName"])
     [schedule] = [v for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
     assert "snapstart" in json.dumps(schedule["Properties"]["Targets"])
 
