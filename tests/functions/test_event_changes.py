@@ -150,8 +150,15 @@ class TestCapacityRaise:
         assert [w["userId"] for w in after_first["waitlist"]] == waiters[10:]
 
     def test_a_crash_half_way_is_finished_by_the_redelivery(
-        self, api: ApiClient, streams: Any, big_event: tuple[str, list[str], list[str]]
+        self,
+        api: ApiClient,
+        streams: Any,
+        big_event: tuple[str, list[str], list[str]],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
+        # One person per promotion transaction here (49 otherwise), so that the crash after five
+        # transactions falls half-way through the 20 seats
+        monkeypatch.setattr("shared.managers.waitlist.PROMOTION_BATCH", 1)
         event_id, holders, waiters = big_event
         api.put(f"/events/{event_id}", {"capacity": 170})
         records = delivered_event_changes(streams)
