@@ -98,6 +98,26 @@ def delivered_event_changes(streams: Any, after: int = 0) -> list[dict[str, Any]
     return [r for r in records if any(matches_filter(r, p) for p in filter_patterns("eventChanges"))]
 
 
+# A stream batch handled with no failed record.
+DRAINED: dict[str, list[Any]] = {"batchItemFailures": []}
+
+
+def assert_a_replay_spares_the_event_created_again(
+    api: ApiClient, event_id: str, records: list[dict[str, Any]]
+) -> None:
+    """After a background deletion has finished: the id is free again, and when the old deletion's
+    record is delivered again, the event created under that id (with a registration) is untouched."""
+    from tests.invariants import snapshot
+
+    assert make_event(api, eventId=event_id, capacity=5, title="Second")["eventId"] == event_id
+    [newcomer] = make_users(api, 1)
+    assert register(api, event_id, newcomer).status == 201
+    before = snapshot(_client(), event_id)
+    assert invoke_event_changes(records) == DRAINED
+    assert snapshot(_client(), event_id) == before
+    assert [r["userId"] for r in api.get(f"/events/{event_id}/registrations").body] == [newcomer]
+
+
 def invoke_event_changes(records: list[dict[str, Any]]) -> dict[str, Any]:
     from functions.event_changes import handler
 

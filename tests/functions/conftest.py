@@ -18,6 +18,16 @@ def api(dynamodb: Any) -> ApiClient:
 
 
 @pytest.fixture
+def fast_transactions() -> None:
+    """moto's stock TransactWriteItems deep-copies every table it touches: hundreds or thousands of
+    items make each call crawl. The embedded server's version has the same semantics without the
+    copy (installed for the rest of the process)."""
+    from local.dynamodb import install_fast_transactions
+
+    install_fast_transactions()
+
+
+@pytest.fixture
 def calls(api: ApiClient) -> list[str]:
     """The DynamoDB operations the code under test sends, in order."""
     from shared.repositories.dynamo import get_client

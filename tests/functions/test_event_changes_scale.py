@@ -14,29 +14,19 @@ import pytest
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
 from tests.helpers import (
+    DRAINED,
+    assert_a_replay_spares_the_event_created_again,
     assert_error,
     crash_after_transactions,
     delivered_event_changes,
     invoke_event_changes,
     make_event,
-    make_users,
-    register,
     seed_children,
     uid,
 )
 from tests.invariants import check_invariants, snapshot
 
-pytestmark = pytest.mark.scale
-
-DRAINED: dict[str, list[Any]] = {"batchItemFailures": []}
-
-
-@pytest.fixture(autouse=True)
-def fast_transactions() -> None:
-    """moto's stock TransactWriteItems deep-copies every table it touches (thousands of items here)."""
-    from local.dynamodb import install_fast_transactions
-
-    install_fast_transactions()
+pytestmark = [pytest.mark.scale, pytest.mark.usefixtures("fast_transactions")]
 
 
 def test_a_capacity_raise_of_2500_promotes_all_2500_waiting_in_order(
@@ -89,9 +79,4 @@ def test_deleting_an_event_with_30000_children_answers_at_once_and_the_backgroun
     assert state == {"event": None, "confirmed": [], "markers": [], "waitlist": []}
 
     # And the id is free; a replay of the old record never touches the event created again
-    assert make_event(api, eventId=event_id, capacity=5, title="Second")["eventId"] == event_id
-    [newcomer] = make_users(api, 1)
-    assert register(api, event_id, newcomer).status == 201
-    before = snapshot(get_client(), event_id)
-    assert invoke_event_changes(records) == DRAINED
-    assert snapshot(get_client(), event_id) == before
+    assert_a_replay_spares_the_event_created_again(api, event_id, records)
