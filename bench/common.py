@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
 import sys
 from pathlib import Path
@@ -21,12 +22,18 @@ MONOLITH = "bench.baselines.monolith"
 FLOOR = "bench.baselines.floor"
 
 
+_PAGE_TOKEN_KEY = secrets.token_urlsafe(48)
+
+
 def function_environment(**extra: str) -> dict[str, str]:
-    """A Lambda's environment: the provider environment of serverless.yml, fake credentials."""
+    """A Lambda's environment: the provider environment of serverless.yml, fake credentials, and a
+    page-token key as `make run` draws one (a list with another page signs its token; in AWS the
+    key comes from SSM)."""
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
     env = {key: value for key, value in os.environ.items() if key in keep}
     env.update(config.environment())
     env.update(FAKE_AWS)
+    env["PAGINATION_SECRET"] = _PAGE_TOKEN_KEY
     env.update(extra)
     return env
 
