@@ -125,31 +125,44 @@ def event_for(name: str, run: int) -> dict[str, Any]:
             "status": {"S": "confirmed"},
             "registeredAt": {"S": "2026-01-01T00:00:00+00:00"},
         }
-        return {
-            "Records": [
-                {
-                    "eventID": f"record-{run}",
-                    "eventName": "REMOVE",
-                    "eventVersion": "1.1",
-                    "eventSource": "aws:dynamodb",
-                    "awsRegion": "us-east-1",
-                    "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/x/stream/2026",
-                    "dynamodb": {
-                        "Keys": {"eventId": image["eventId"], "userId": image["userId"]},
-                        "OldImage": image,
-                        "SequenceNumber": str(1000 + run),
-                        "SizeBytes": 100,
-                        "StreamViewType": "NEW_AND_OLD_IMAGES",
-                    },
-                }
-            ]
-        }
+        return _stream_record("REMOVE", run, {"eventId": image["eventId"], "userId": image["userId"]}, old=image)
+    if name == "eventChanges":
+        # The full list event's capacity went up while people wait (as the record says; the store
+        # still holds 20 seats, all taken): eventChanges reads the seats and promotes nobody.
+        before = {"eventId": {"S": LIST_EVENT}, "capacity": {"N": "10"}, "waitlistCount": {"N": "10"}}
+        after = {**before, "capacity": {"N": "20"}}
+        return _stream_record("MODIFY", run, {"eventId": before["eventId"]}, old=before, new=after)
     if name == "reconcile":
         return {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
     method, path, body = HTTP_REQUESTS[name]
     path, body = fill(path, run), fill(body, run)
     _module, params, resource = ApiClient().handler_for(method, path.split("?")[0])
     return api_event(method, path, body, path_parameters=params or None, resource=resource)
+
+
+def _stream_record(
+    kind: str, run: int, keys: dict[str, Any], old: dict[str, Any], new: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    images = {"OldImage": old, **({"NewImage": new} if new is not None else {})}
+    return {
+        "Records": [
+            {
+                "eventID": f"record-{run}",
+                "eventName": kind,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/x/stream/2026",
+                "dynamodb": {
+                    "Keys": keys,
+                    **images,
+                    "SequenceNumber": str(1000 + run),
+                    "SizeBytes": 100,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            }
+        ]
+    }
 
 
 def prepare(name: str, run: int, api: Any) -> None:

@@ -74,3 +74,12 @@ def test_a_failed_phase_keeps_the_others_and_fails_the_run(monkeypatch: pytest.M
     assert "504 Gateway Timeout" in text
     assert "| today | 2 | 1 | 0.500 | 1 | 1 | 0 | 3 | 1 | 1 | 1 | no |" in text
     assert "| `functions.health.get` | 1.0 |" in text
+
+
+def test_every_function_has_its_cold_start_request() -> None:
+    # `make bench` measures every function of serverless.yml; bench-smoke only two of them
+    from bench.common import event_for, functions
+
+    for name in functions():
+        event = event_for(name, 0)
+        assert event.get("Records") or event.get("httpMethod") or event.get("source"), name
