@@ -24,6 +24,7 @@ GRANTS = {
     "dynamodb:ListStreams": {"EventsTable/stream"},
     "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
     "dynamodb:ConditionCheckItem": {"EventsTable"},
+    "dynamodb:GetItem": {"EventsTable"},
     "dynamodb:Query": {"RegistrationsTable", "WaitlistTable"},
     "dynamodb:DeleteItem": {"EventsTable", "RegistrationsTable", "WaitlistTable"},
     "sqs:SendMessage": {"EventChangesFailureQueue"},

@@ -23,6 +23,7 @@ GRANTS = {
     "dynamodb:DescribeStream": {"RegistrationsTable/stream"},
     "dynamodb:ListStreams": {"RegistrationsTable/stream"},
     "dynamodb:UpdateItem": {"EventsTable", "RegistrationsTable"},
+    "dynamodb:GetItem": {"EventsTable"},
     "dynamodb:Query": {"WaitlistTable"},
     "dynamodb:DeleteItem": {"WaitlistTable"},
     "sqs:SendMessage": {"PromotionFailureQueue"},
