@@ -42,7 +42,6 @@ LOAD_CODES = frozenset(
 )
 # DynamoDB failing on its side: retried the same way; what still surfaces is a 503 with Retry-After.
 SERVER_CODES = frozenset({"InternalServerError", "ServiceUnavailable"})
-RETRYABLE_CODES = LOAD_CODES | SERVER_CODES
 
 # Why a transaction may be cancelled with nothing wrong in the request: another transaction on
 # the same item, or throttling. No condition was evaluated false, so running it again is safe.
@@ -113,20 +112,18 @@ def is_busy_cancellation(reasons: list[dict[str, Any]]) -> bool:
     return bool(codes) and codes <= _BUSY_CANCELLATION_REASONS
 
 
-def is_busy(exc: ClientError) -> bool:
-    """DynamoDB refused for load or contention, not because of the request: a retry may succeed."""
-    code = error_code(exc)
-    return code in RETRYABLE_CODES or (
-        code == "TransactionCanceledException" and is_busy_cancellation(cancellation_reasons(exc))
-    )
-
-
 def is_overloaded(exc: ClientError) -> bool:
     """Busy because of load (throttling, contention), not because DynamoDB failed on its side."""
     code = error_code(exc)
     return code in LOAD_CODES or (
         code == "TransactionCanceledException" and is_busy_cancellation(cancellation_reasons(exc))
     )
+
+
+def is_busy(exc: ClientError) -> bool:
+    """DynamoDB refused for load or contention, or failed on its side, not because of the request:
+    a retry may succeed."""
+    return error_code(exc) in SERVER_CODES or is_overloaded(exc)
 
 
 def is_unavailable(exc: BaseException) -> bool:
