@@ -1,12 +1,13 @@
-"""What a background function does in DynamoDB stays within its `GRANTS` (which
-tests/unit/test_template.py holds its packaged IAM role to): every call the stream consumers and
-the reconciliation make in a run that exercises their paths is recorded as IAM actions on tables
-(a transaction as the action of each of its items) and checked against the module's grants. moto
+"""What a function does in DynamoDB stays within its `GRANTS` (which tests/unit/test_template.py
+holds its packaged IAM role to): every call the routes, the stream consumers and the
+reconciliation make in runs that exercise their paths is recorded as IAM actions on tables (a
+transaction as the action of each of its items) and checked against the module's grants. moto
 enforces no IAM, so without this a new read (the seats read before a batched promotion) would
 only fail as AccessDenied once deployed."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from tests.builders import ApiClient, LambdaContext
 from tests.helpers import (
     delivered,
     delivered_event_changes,
+    event_body,
     full_event_with_waiters,
     invoke_event_changes,
     invoke_promotion,
@@ -50,12 +52,13 @@ def logical_tables() -> dict[str, str]:
         settings.users_table: "UsersTable",
         settings.registrations_table: "RegistrationsTable",
         settings.waitlist_table: "WaitlistTable",
+        settings.idempotency_table: "IdempotencyTable",
     }
 
 
 @contextmanager
 def recorded_actions() -> Iterator[set[tuple[str, str]]]:
-    """(IAM action, table logical id) of every DynamoDB call made meanwhile."""
+    """(IAM action, table logical id, `/index/<name>` for an index) of every DynamoDB call made meanwhile."""
     tables = logical_tables()
     seen: set[tuple[str, str]] = set()
 
@@ -67,7 +70,10 @@ def recorded_actions() -> Iterator[set[tuple[str, str]]]:
         elif model.name == "BatchGetItem":
             seen.update(("dynamodb:BatchGetItem", tables[table]) for table in params["RequestItems"])
         else:
-            seen.add((f"dynamodb:{model.name}", tables[params["TableName"]]))
+            target = tables[params["TableName"]]
+            if "IndexName" in params:
+                target += f"/index/{params['IndexName']}"
+            seen.add((f"dynamodb:{model.name}", target))
 
     events = get_client().meta.events
     events.register("provide-client-params.dynamodb", record, unique_id="grants-cover-calls")
@@ -129,3 +135,45 @@ def test_reconcile_stays_within_its_grants(api: ApiClient) -> None:
         handler.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, FullRun())
     assert ("dynamodb:UpdateItem", "RegistrationsTable") in seen  # the repair promoted
     assert_granted(handler, seen)
+
+
+def test_every_route_stays_within_its_grants(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.idempotency import HEADER
+    from shared.repositories import deletion
+
+    # The main flows, each request checked against the grants of the function that serves it
+    def checked(method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        with recorded_actions() as seen:
+            response = api.request(method, path, body, **kwargs)
+        assert response.status < 500, (method, path, response.body)
+        module = importlib.import_module(api.handler_for(method, path.split("?")[0])[0])
+        assert_granted(module, seen)
+        return response
+
+    event = checked("POST", "/events", event_body(capacity=1, waitlistEnabled=True), headers={HEADER: "k-event"}).body
+    event_id = event["eventId"]
+    people = [
+        checked("POST", "/users", {"name": f"P{n}"}, headers={HEADER: f"k-user-{n}"}).body["userId"] for n in range(4)
+    ]
+    for n, person in enumerate(people):
+        checked("POST", f"/events/{event_id}/registrations", {"userId": person}, headers={HEADER: f"k-reg-{n}"})
+    for path in (
+        "/events",
+        "/events?status=scheduled",
+        f"/events/{event_id}",
+        f"/events/{event_id}/registrations",
+        f"/events/{event_id}/waitlist",
+        f"/users/{people[0]}",
+        f"/users/{people[0]}/registrations",
+        f"/users/{people[3]}/waitlist",
+    ):
+        checked("GET", path)
+    checked("PUT", f"/events/{event_id}", {"capacity": 2, "title": "Bigger"})
+    checked("DELETE", f"/events/{event_id}/registrations/{people[3]}")  # waiting
+    checked("DELETE", f"/events/{event_id}/registrations/{people[0]}")  # confirmed
+    checked("DELETE", f"/events/{event_id}")  # small: at once
+    large = checked("POST", "/events", event_body(capacity=1)).body["eventId"]
+    checked("POST", f"/events/{large}/registrations", {"userId": people[1]})
+    monkeypatch.setattr(deletion, "AT_ONCE_ROWS", 0)
+    checked("DELETE", f"/events/{large}")  # large: marked, finished in the background
+    assert checked("POST", "/events", event_body(eventId=large)).status == 409  # still being deleted
