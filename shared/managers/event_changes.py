@@ -2,8 +2,8 @@
 the reconciliation for records that were lost).
 
 - A capacity raised (or removed) while people wait: promote them in FIFO order until the event is
-  full again, through the waitlist's own promotion path (each seat one conditional transaction,
-  so a retry continues from the head and nobody is promoted twice).
+  full again, through the waitlist's own promotion path (up to 49 seats per conditional
+  transaction, so a retry continues from the head and nobody is promoted twice).
 - An event marked deleting: remove its registrations and waitlist entries, then the event, each
   step conditional on the generation marked. A record of a generation already gone (the deletion
   finished, or the id holds a re-created event) changes nothing."""
