@@ -174,7 +174,10 @@ def seed_children(event_id: str, confirmed: int, waiting: int, prefix: str = "se
     settings = get_settings()
     holders = [f"{prefix}-c{n:06d}" for n in range(confirmed)]
     waiters = [f"{prefix}-w{n:06d}" for n in range(waiting)]
-    base = 10**15  # tickets: µs since the epoch in real joins; any increasing numbers do
+    event = client.get_item(TableName=settings.events_table, Key={"eventId": {"S": event_id}}, ConsistentRead=True)
+    generation = event["Item"]["generation"]["S"]
+    # Tickets as joins take them: dense, after the last one the event issued.
+    base = int(event["Item"].get("waitlistSeq", {"N": "0"})["N"]) + 1
     writes: list[tuple[str, dict[str, Any]]] = []
     for n, user in enumerate(holders):
         at = f"2026-01-01T00:00:00.{n:06d}+00:00"
@@ -190,7 +193,14 @@ def seed_children(event_id: str, confirmed: int, waiting: int, prefix: str = "se
         writes.append(
             (
                 settings.registrations_table,
-                {"eventId": event_id, "userId": user, "status": "waitlisted", "ticket": ticket, "addedAt": at},
+                {
+                    "eventId": event_id,
+                    "userId": user,
+                    "status": "waitlisted",
+                    "ticket": ticket,
+                    "addedAt": at,
+                    "generation": generation,
+                },
             )
         )
         writes.append(
@@ -209,7 +219,7 @@ def seed_children(event_id: str, confirmed: int, waiting: int, prefix: str = "se
         ExpressionAttributeValues={
             ":r": {"N": str(confirmed)},
             ":w": {"N": str(waiting)},
-            ":seq": {"N": str(base + max(waiting - 1, 0))},
+            ":seq": {"N": str(base - 1 + waiting)},
         },
     )
     return holders, waiters

@@ -6,7 +6,10 @@ from collections import Counter
 from typing import Any
 
 from shared.config import get_settings
+from shared.models.domain import WaitlistEntry
 from shared.repositories.dynamo import deserialize, pages
+from shared.repositories.queue import queue_state
+from shared.repositories.waitlist import WaitlistRepository
 
 
 def _items_of(client: Any, table: str, event_id: str) -> list[dict[str, Any]]:
@@ -56,6 +59,14 @@ def check_invariants(client: Any, event_id: str, *, quiet: bool = False) -> dict
     # 3. counters equal the real counts
     assert event.get("registeredCount", 0) == len(confirmed), (event.get("registeredCount"), len(confirmed))
     assert event.get("waitlistCount", 0) == len(waitlist), (event.get("waitlistCount"), len(waitlist))
+    # 3b. every ticket issued is waiting, promoted or left, and each waiting ticket's position
+    #     (ticket - promoted - leavers below, from the tree) is its rank in the queue: 1..n
+    issued = event.get("waitlistSeq", 0)
+    accounted = event.get("promotedCount", 0) + event.get("leftCount", 0) + len(waitlist)
+    assert issued == accounted, f"{issued} tickets issued, {accounted} waiting, promoted or left"
+    entries = [WaitlistEntry(event_id, w["userId"], int(w["position"]), w["addedAt"]) for w in waitlist]
+    positions = WaitlistRepository(client).positions(entries, {event_id: queue_state(event)})
+    assert positions == list(range(1, len(waitlist) + 1)), f"positions {positions[:20]}…"
     # 5. quiet: anyone waiting means the event is full
     if quiet and waitlist:
         assert capacity is not None and len(confirmed) == capacity, "people wait beside a free seat"

@@ -19,7 +19,6 @@ GRANTS = {
     "dynamodb:UpdateItem": {"EventsTable", "IdempotencyTable"},
     "dynamodb:ConditionCheckItem": {"UsersTable"},
     "dynamodb:PutItem": {"IdempotencyTable", "RegistrationsTable", "WaitlistTable"},
-    "dynamodb:Query": {"WaitlistTable"},
     "dynamodb:GetItem": {"IdempotencyTable"},
     "dynamodb:DeleteItem": {"IdempotencyTable"},
 }

@@ -9,7 +9,7 @@ from shared.observability import api_handler, logger, metrics
 
 # What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
 GRANTS = {
-    "dynamodb:UpdateItem": {"EventsTable"},
+    "dynamodb:UpdateItem": {"EventsTable", "WaitlistTable"},
     "dynamodb:DeleteItem": {"RegistrationsTable", "WaitlistTable"},
 }
 

@@ -9,7 +9,7 @@ from shared.observability import api_handler
 GRANTS = {
     "ssm:GetParameter": {"PaginationSecret"},
     "dynamodb:Query": {"WaitlistTable", "WaitlistTable/index/UserWaitlistIndex"},
-    "dynamodb:BatchGetItem": {"EventsTable"},
+    "dynamodb:BatchGetItem": {"EventsTable", "WaitlistTable"},
     "dynamodb:GetItem": {"UsersTable"},
 }
 

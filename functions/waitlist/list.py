@@ -9,7 +9,7 @@ from shared.observability import api_handler
 GRANTS = {
     "ssm:GetParameter": {"PaginationSecret"},
     "dynamodb:Query": {"WaitlistTable"},
-    "dynamodb:BatchGetItem": {"EventsTable", "UsersTable"},
+    "dynamodb:BatchGetItem": {"EventsTable", "UsersTable", "WaitlistTable"},
 }
 
 app = build_app()

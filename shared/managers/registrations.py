@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,10 @@ from shared.models.domain import Page, Registration, WaitlistEntry
 from shared.repositories.lookups import Lookups
 from shared.repositories.registrations import RegistrationRepository
 from shared.repositories.transactions import EventCounters
+
+# How long a join keeps trying for the next ticket after losing one to another join (each loss is
+# someone else's committed join: the queue moves, so it is not counted as a failed attempt).
+LOST_RACES_FOR = 8.0
 
 
 class RegistrationManager:
@@ -33,11 +38,16 @@ class RegistrationManager:
 
     def register_user(self, event_id: str, user_id: str) -> Registration | WaitlistEntry:
         """A free seat nobody waits for → confirmed (one transaction). Otherwise the waitlist, when
-        enabled (one transaction, plus one query for the live position). Each failed condition hands
-        back the event's current counters, so a race costs one more attempt, never a wrong answer."""
+        enabled (one transaction; the position comes from the counters it was conditional on).
+        Each failed condition hands back the event's current counters, so a race costs one more
+        attempt, never a wrong answer. A join that lost the next ticket to another join (or a
+        leave) tries the following one after a short jittered wait, without counting it as a failed
+        attempt (someone else's join committed: the queue moves), for up to LOST_RACES_FOR seconds."""
         seen: EventCounters | None = None
         attempts = get_settings().transaction_attempts
-        for attempt in range(attempts):
+        attempt = lost = 0
+        deadline = time.monotonic() + LOST_RACES_FOR
+        while attempt < attempts:
             if seen is None or self._capacity.check_capacity(seen).open_to_newcomer:
                 outcome = self._repository.try_confirm(event_id, user_id, utc_now())
                 if isinstance(outcome, Registration):
@@ -48,8 +58,14 @@ class RegistrationManager:
             joined = self._waitlist.add_to_waitlist(event_id, user_id, seen)
             if isinstance(joined, WaitlistEntry):
                 return joined
+            lost_race = (joined.waitlistSeq, joined.waitlistCount) != (seen.waitlistSeq, seen.waitlistCount)
             seen = joined
+            if lost_race and time.monotonic() < deadline:
+                lost += 1
+                retry.backoff(lost)
+                continue
             retry.backoff(attempt)
+            attempt += 1
         raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
 
     def unregister_user(self, event_id: str, user_id: str, owner: str | None = None) -> str:
@@ -57,10 +73,11 @@ class RegistrationManager:
         handler promotes) or a waitlist entry. Returns which of the two it was. `owner`: when
         given, only from an event with that ownerId (else 403, nothing changed)."""
         for _ in range(get_settings().transaction_attempts):
-            ticket = self._repository.remove_confirmed(event_id, user_id, owner)
-            if ticket is None:
+            waiting = self._repository.remove_confirmed(event_id, user_id, owner)
+            if waiting is None:
                 return "confirmed"
-            if self._waitlist.remove_from_waitlist(event_id, user_id, ticket, owner):
+            ticket, generation = waiting
+            if self._waitlist.remove_from_waitlist(event_id, user_id, ticket, generation, owner):
                 return "waitlisted"
             # Promoted between the two calls: it is a confirmed registration now.
         raise TooManyRequestsError("The registration kept changing, please retry")

@@ -7,10 +7,10 @@ from typing import Any
 
 from shared.auth import check_owner
 from shared.clock import utc_now, utc_now_series
-from shared.errors import InternalError, NotFoundError, RetryLaterError
+from shared.errors import NotFoundError
 from shared.models.domain import Page, WaitlistEntry
-from shared.observability import logger
 from shared.repositories.lookups import Lookups
+from shared.repositories.queue import queue_state
 from shared.repositories.transactions import EventCounters
 from shared.repositories.waitlist import PROMOTION_BATCH, WaitlistRepository
 
@@ -25,26 +25,18 @@ class WaitlistManager:
         self._lookups = lookups
 
     def add_to_waitlist(self, event_id: str, user_id: str, seen: EventCounters) -> WaitlistEntry | EventCounters:
-        """Joins at the tail with the next ticket after the one `seen` on the event. Returns the
-        entry with its live position, or fresh counters when the event changed meanwhile."""
-        joined = self._repository.try_join(event_id, user_id, seen.waitlistSeq, utc_now())
-        if isinstance(joined, EventCounters):
-            return joined
-        try:
-            position = self._repository.live_position(event_id, joined.ticket)
-        except (RetryLaterError, InternalError):
-            # The join has committed: answer 201 all the same, with the place the tail had when
-            # the join was decided (GET …/waitlist tells the live one), rather than a 429/503 whose
-            # retry would only hear "already on the waitlist".
-            logger.warning("live position unavailable", extra={"eventId": event_id, "userId": user_id})
-            position = self.get_next_position(seen)
-        return WaitlistEntry(joined.eventId, joined.userId, joined.ticket, joined.addedAt, position)
+        """Joins at the tail with the next ticket after the one `seen` on the event, conditional on
+        the event's queue still being the one seen. Returns the entry with its position (everyone
+        waiting when it joined, plus one: no read), or fresh counters when the event changed."""
+        return self._repository.try_join(event_id, user_id, seen, utc_now())
 
     def get_next_position(self, event: EventCounters) -> int:
         return event.waitlistCount + 1
 
-    def remove_from_waitlist(self, event_id: str, user_id: str, ticket: int, owner: str | None = None) -> bool:
-        return self._repository.remove(event_id, user_id, ticket, owner)
+    def remove_from_waitlist(
+        self, event_id: str, user_id: str, ticket: int, generation: str | None, owner: str | None = None
+    ) -> bool:
+        return self._repository.remove(event_id, user_id, ticket, generation, owner)
 
     def promote_from_waitlist(self, event_id: str) -> str | None:
         """Promotes the head of the waitlist into a free seat, in one transaction. Returns the
@@ -100,7 +92,13 @@ class WaitlistManager:
         if event is None:
             raise NotFoundError(f"Event {event_id} not found")
         check_owner(owner, event.get("ownerId"), event_id)
-        items = [{**entry.to_dict(), "name": names.get(entry.userId)} for entry in page.items]
+        first = 1
+        if cursor and page.items:
+            first = self._repository.positions(page.items[:1], {event_id: queue_state(event)})[0]
+        items = [
+            {**entry.to_dict(), "position": first + offset, "name": names.get(entry.userId)}
+            for offset, entry in enumerate(page.items)
+        ]
         for item in items:
             item.pop("status")
         return Page(items, page.cursor)
@@ -109,15 +107,12 @@ class WaitlistManager:
         page = self._repository.user_waitlist(user_id, limit, cursor)
         if not page.items and not self._lookups.user_exists(user_id):
             raise NotFoundError(f"User {user_id} not found")
-        events = self._lookups.events_by_id([entry.eventId for entry in page.items])
+        events, queues = self._lookups.events_and_queues([entry.eventId for entry in page.items])
+        waiting = [entry for entry in page.items if entry.eventId in events]
+        positions = self._repository.positions(waiting, queues)
         items = [
-            {
-                **events[entry.eventId].to_dict(),
-                "position": self._repository.live_position(entry.eventId, entry.ticket),
-                "addedAt": entry.addedAt,
-            }
-            for entry in page.items
-            if entry.eventId in events
+            {**events[entry.eventId].to_dict(), "position": position, "addedAt": entry.addedAt}
+            for entry, position in zip(waiting, positions, strict=True)
         ]
         return Page(items, page.cursor)
 

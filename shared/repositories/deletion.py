@@ -34,9 +34,10 @@ class EventDeletionRepository(Tables):
         event's delete requires its counters to equal the rows found, and every child delete
         requires its item to exist: counters move in the same transaction as the items they
         count, so the rows deleted are all of the event's, whatever committed since the read.
-        Returns False when the event is too large or changed meanwhile (the caller marks it
-        deleting instead); 404 when it is gone or already being deleted; 403 when, with an
-        `owner`, it is someone else's. Nothing changes unless everything goes."""
+        Returns False when the event is too large, changed meanwhile or has a tree of waitlist
+        leavers (shared/repositories/queue.py): the caller marks it deleting instead. 404 when it
+        is gone or already being deleted; 403 when, with an `owner`, it is someone else's.
+        Nothing changes unless everything goes."""
         response = self._client.query(
             TableName=self._registrations,
             KeyConditionExpression="eventId = :event",
@@ -72,8 +73,12 @@ class EventDeletionRepository(Tables):
         return True
 
     def _delete_event(self, event_id: str, registered: int, waiting: int, owner: str | None) -> dict[str, Any]:
-        condition = f"{EVENT_LIVE} AND registeredCount = :registered AND waitlistCount = :waiting"
-        values = {":registered": value(registered), ":waiting": value(waiting)}
+        # Nobody ever left its waitlist: no tree of leavers to remove (else the background does).
+        condition = (
+            f"{EVENT_LIVE} AND registeredCount = :registered AND waitlistCount = :waiting "
+            "AND (attribute_not_exists(leftCount) OR leftCount = :zero)"
+        )
+        values = {":registered": value(registered), ":waiting": value(waiting), ":zero": value(0)}
         if owner is not None:
             condition += f" AND {OWNED_BY}"
             values[":owner"] = value(owner)

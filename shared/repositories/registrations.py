@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.models.domain import Page, Registration
-from shared.repositories import transactions
+from shared.repositories import queue, transactions
 from shared.repositories.dynamo import Tables, deserialize, pages, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import (
@@ -64,9 +64,10 @@ class RegistrationRepository(Tables):
             return transactions.no_seat_or_raise(exc, event_id, user_id)
         return Registration(eventId=event_id, userId=user_id, registeredAt=now)
 
-    def remove_confirmed(self, event_id: str, user_id: str, owner: str | None = None) -> int | None:
+    def remove_confirmed(self, event_id: str, user_id: str, owner: str | None = None) -> tuple[int, str | None] | None:
         """Deletes a confirmed registration and frees its seat. Returns None when done, or the
-        ticket of the user's waitlist entry when the user is waiting instead. With an `owner`, only
+        ticket and event generation of the user's waitlist entry (its marker holds both) when the
+        user is waiting instead. With an `owner`, only
         from an event of that owner (checked by the transaction itself)."""
         items = [
             {
@@ -93,16 +94,16 @@ class RegistrationRepository(Tables):
                 raise transactions.registration_not_found(event_id, user_id) from exc
             data = deserialize(registration)
             if data.get("status") == WAITLISTED:
-                return int(data["ticket"])
+                return int(data["ticket"]), data.get("generation")
             raise
         return None
 
     def delete_all_for_event(self, event_id: str, generation: str) -> int:
-        """Removes every registration and waitlist entry of one generation of an event (marked as
-        deleting, so that nothing new arrives). Each batch is one transaction that also checks that
-        the event item is still that generation being deleted: once an overlapping deletion has
-        finished it (and the id may hold a re-created event), nothing more is removed. Returns how
-        many items went."""
+        """Removes every registration, waitlist entry and tree node (shared/repositories/queue.py)
+        of one generation of an event (marked as deleting, so that nothing new arrives). Each batch
+        is one transaction that also checks that the event item is still that generation being
+        deleted: once an overlapping deletion has finished it (and the id may hold a re-created
+        event), nothing more is removed. Returns how many items went."""
         still_deleting = {
             "ConditionCheck": {
                 "TableName": self._events,
@@ -112,13 +113,18 @@ class RegistrationRepository(Tables):
             }
         }
         removed = 0
-        for table, sort_key in ((self._waitlist, "position"), (self._registrations, "userId")):
+        partitions = (
+            (self._waitlist, event_id, "position"),
+            (self._registrations, event_id, "userId"),
+            (self._waitlist, queue.tree_partition(event_id, generation), "position"),
+        )
+        for table, partition, sort_key in partitions:
             for response in pages(
                 self._client,
                 "query",
                 TableName=table,
                 KeyConditionExpression="eventId = :event",
-                ExpressionAttributeValues={":event": value(event_id)},
+                ExpressionAttributeValues={":event": value(partition)},
                 ProjectionExpression="eventId, #sk",
                 ExpressionAttributeNames={"#sk": sort_key},
                 ConsistentRead=True,

@@ -39,6 +39,7 @@ class EventCounters:
     waitlistCount: int
     waitlistEnabled: bool
     waitlistSeq: int
+    generation: str | None = None
 
 
 def counters(item: dict[str, Any]) -> EventCounters:
@@ -50,6 +51,7 @@ def counters(item: dict[str, Any]) -> EventCounters:
         waitlistCount=data.get("waitlistCount", 0),
         waitlistEnabled=bool(data.get("waitlistEnabled", False)),
         waitlistSeq=data.get("waitlistSeq", 0),
+        generation=data.get("generation"),
     )
 
 
@@ -64,14 +66,15 @@ def user_exists(users_table: str, user_id: str) -> dict[str, Any]:
     }
 
 
-def release(events_table: str, event_id: str, counter: str, owner: str | None) -> dict[str, Any]:
+def release(events_table: str, event_id: str, counter: str, owner: str | None, add: str = "") -> dict[str, Any]:
     """The event's side of an unregistration: one less in `counter` (registeredCount or
-    waitlistCount), on a live event that, with `owner`, is theirs."""
+    waitlistCount), on a live event that, with `owner`, is theirs. `add`: more counters that move
+    by one in the same update (`, leftCount :one`)."""
     return {
         "Update": {
             "TableName": events_table,
             "Key": event_key(event_id),
-            "UpdateExpression": f"SET {counter} = {counter} - :one {MOVE_COUNTER_VERSION}",
+            "UpdateExpression": f"SET {counter} = {counter} - :one {MOVE_COUNTER_VERSION}{add}",
             **event_condition(owner),
         }
     }

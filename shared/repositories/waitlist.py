@@ -1,17 +1,17 @@
 """Waitlist table: one entry per waiting user, keyed by the event and a ticket (`position`) that
 orders the queue. Each entry has its `waitlisted` marker in Registrations, written, removed and
 turned into a confirmed registration in the same transaction as the entry and the event's
-counters. Positions are live: 1 + the entries still ahead. See docs/data-model.md."""
+counters. Tickets are dense (1, 2, … in commit order) and positions live: ticket - promoted -
+leavers below it (shared/repositories/queue.py). See docs/data-model.md, "Positions"."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from shared.errors import NotFoundError
+from shared.errors import ConflictError, NotFoundError
 from shared.models.domain import Page, WaitlistEntry
-from shared.repositories import keys, transactions
-from shared.repositories.dynamo import Tables, deserialize, pages, query_page, serialize, value
+from shared.repositories import keys, queue, transactions
+from shared.repositories.dynamo import Tables, batch_get, deserialize, query_page, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registration_key, waitlist_key
 from shared.repositories.transactions import ONE, EventCounters
@@ -24,18 +24,37 @@ _MARKER_HOLDS_TICKET = "#status = :waitlisted AND ticket = :ticket"
 
 
 class WaitlistRepository(Tables):
-    def try_join(self, event_id: str, user_id: str, seen_seq: int, now: str) -> WaitlistEntry | EventCounters:
-        """One transaction: joins with a ticket above every ticket committed so far — so the queue
-        order is the commit order — while the event is open, full (or has people waiting) and has
-        its waitlist on. Returns the entry, or the event's fresh counters for the caller to decide
-        again (someone else joined first, a seat came free, the waitlist was switched off, …).
-
-        The ticket is the current time in microseconds, or one more than the last ticket if that is
-        larger: concurrent joiners then hold distinct, increasing tickets and rarely collide, where
-        a plain "last + 1" would make every concurrent joiner but one fail and retry. Clocks only
-        affect how often a join retries, never the order: the condition alone guards it."""
-        ticket = max(seen_seq + 1, time.time_ns() // 1000)
+    def try_join(self, event_id: str, user_id: str, seen: EventCounters, now: str) -> WaitlistEntry | EventCounters:
+        """One transaction: joins with the next ticket (`waitlistSeq + 1`, so tickets are dense and
+        their order is the commit order) while the event is open, full (or has people waiting) and
+        has its waitlist on — conditional on the ticket counter and the number waiting still being
+        the ones `seen`, so that the position (everyone waiting, plus one) is exact with no read.
+        Returns the entry, or the event's fresh counters for the caller to decide again (someone
+        else joined or left first, a seat came free, the waitlist was switched off, …)."""
+        if seen.waitlistSeq >= queue.MAX_TICKET:
+            raise ConflictError(f"Event {event_id} has issued its last waitlist ticket")
+        ticket = seen.waitlistSeq + 1
         marker = {"eventId": event_id, "userId": user_id, "status": WAITLISTED, "ticket": ticket, "addedAt": now}
+        values: dict[str, Any] = {
+            ":one": ONE,
+            ":zero": transactions.ZERO,
+            ":true": value(True),
+            ":ticket": value(ticket),
+            ":waiting": value(seen.waitlistCount),
+            **keys.OPEN_VALUES,
+        }
+        unchanged = ["waitlistCount = :waiting"]
+        if seen.waitlistSeq:
+            unchanged.append("waitlistSeq = :seq")
+            values[":seq"] = value(seen.waitlistSeq)
+        else:
+            unchanged.append("(attribute_not_exists(waitlistSeq) OR waitlistSeq = :zero)")
+        if seen.generation is None:
+            unchanged.append("attribute_not_exists(generation)")
+        else:
+            unchanged.append("generation = :generation")
+            values[":generation"] = value(seen.generation)
+            marker["generation"] = seen.generation
         items = [
             {
                 "Update": {
@@ -45,17 +64,11 @@ class WaitlistRepository(Tables):
                         f"SET waitlistSeq = :ticket, waitlistCount = waitlistCount + :one {keys.MOVE_COUNTER_VERSION}"
                     ),
                     "ConditionExpression": (
-                        f"{keys.EVENT_OPEN} AND waitlistEnabled = :true AND waitlistSeq < :ticket "
-                        f"AND {transactions.NO_SEAT_FOR_NEWCOMER}"
+                        f"{keys.EVENT_OPEN} AND waitlistEnabled = :true AND {transactions.NO_SEAT_FOR_NEWCOMER} "
+                        f"AND {' AND '.join(unchanged)}"
                     ),
                     "ExpressionAttributeNames": transactions.STATUS_AND_CAPACITY,
-                    "ExpressionAttributeValues": {
-                        ":one": ONE,
-                        ":zero": transactions.ZERO,
-                        ":true": value(True),
-                        ":ticket": value(ticket),
-                        **keys.OPEN_VALUES,
-                    },
+                    "ExpressionAttributeValues": values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
@@ -81,12 +94,16 @@ class WaitlistRepository(Tables):
             self._client.transact(items)
         except DynamoDBError as exc:
             return transactions.no_seat_or_raise(exc, event_id, user_id)
-        return WaitlistEntry(eventId=event_id, userId=user_id, ticket=ticket, addedAt=now)
+        return WaitlistEntry(event_id, user_id, ticket, now, position=seen.waitlistCount + 1)
 
-    def remove(self, event_id: str, user_id: str, ticket: int, owner: str | None = None) -> bool:
-        """Deletes a waitlist entry and its marker. False when the user is no longer waiting on
-        that ticket (promoted meanwhile): the caller starts over. With an `owner`, only from an
-        event of that owner (checked by the transaction itself)."""
+    def remove(
+        self, event_id: str, user_id: str, ticket: int, generation: str | None, owner: str | None = None
+    ) -> bool:
+        """Deletes a waitlist entry and its marker, and counts the ticket as left (the event's
+        `leftCount` and the generation's tree of leavers, for positions). False when the user is no
+        longer waiting on that ticket (promoted meanwhile): the caller starts over. With an
+        `owner`, only from an event of that owner (checked by the transaction itself)."""
+        partition = queue.tree_partition(event_id, generation)
         items = [
             {
                 "Delete": {
@@ -99,7 +116,18 @@ class WaitlistRepository(Tables):
                 }
             },
             self._delete_entry(event_id, ticket),
-            transactions.release(self._events, event_id, "waitlistCount", owner),
+            transactions.release(self._events, event_id, "waitlistCount", owner, add=", leftCount :one"),
+            *(
+                {
+                    "Update": {
+                        "TableName": self._waitlist,
+                        "Key": queue.node_key(partition, node),
+                        "UpdateExpression": f"ADD {queue.LEAVERS} :one",
+                        "ExpressionAttributeValues": {":one": ONE},
+                    }
+                }
+                for node in queue.nodes_to_add(ticket)
+            ),
         ]
         try:
             self._client.transact(items)
@@ -165,7 +193,7 @@ class WaitlistRepository(Tables):
                     "Key": event_key(event_id),
                     "UpdateExpression": (
                         "SET registeredCount = registeredCount + :moved, waitlistCount = waitlistCount - :moved "
-                        + keys.MOVE_COUNTER_VERSION
+                        f"{keys.MOVE_COUNTER_VERSION}, promotedCount :moved"
                     ),
                     "ConditionExpression": f"{keys.EVENT_LIVE} AND {seats}",
                     "ExpressionAttributeNames": {"#capacity": "capacity"},
@@ -204,8 +232,8 @@ class WaitlistRepository(Tables):
         return []
 
     def event_waitlist(self, event_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
-        """Waitlist entries in ticket order, with live positions: the first page starts at 1; a
-        later page starts after the entries still ahead of its first ticket (one COUNT query)."""
+        """Waitlist entries in ticket order; the first page's positions are 1.., a later page's
+        are the caller's (`positions` of its first entry)."""
         params = {
             "TableName": self._waitlist,
             "KeyConditionExpression": "eventId = :event",
@@ -213,28 +241,31 @@ class WaitlistRepository(Tables):
             "ConsistentRead": True,
         }
         items, next_cursor = query_page(self._client, "query", params, limit, cursor, ("eventId", "position"))
-        first = 1
-        if cursor and items:
-            first = self.live_position(event_id, int(items[0]["position"]["N"]))
-        return Page([_entry(item, position=first + offset) for offset, item in enumerate(items)], next_cursor)
+        return Page([_entry(item, position=n) for n, item in enumerate(items, start=1)], next_cursor)
 
-    def live_position(self, event_id: str, ticket: int) -> int:
-        """1 + the number of entries still ahead of this ticket: a COUNT query paged to the end
-        (DynamoDB stops each page after 1 MB read, about 8,000 entries here)."""
-        count = sum(
-            int(page["Count"])
-            for page in pages(
-                self._client,
-                "query",
-                TableName=self._waitlist,
-                KeyConditionExpression="eventId = :event AND #position <= :ticket",
-                ExpressionAttributeNames={"#position": "position"},
-                ExpressionAttributeValues={":event": value(event_id), ":ticket": value(ticket)},
-                Select="COUNT",
-                ConsistentRead=True,
+    def positions(self, entries: list[WaitlistEntry], queues: dict[str, queue.QueueState]) -> list[int]:
+        """Live positions of waiting entries (of any events), given their events' queue states:
+        one BatchGetItem of the ≤ 32 tree nodes below each ticket. The event items are read by the
+        caller beforehand, so a position lies between the ones at the two reads."""
+        wanted = [(entry, queues.get(entry.eventId) or queue.QueueState(None, 0)) for entry in entries]
+        keys_wanted = [
+            queue.node_key(queue.tree_partition(entry.eventId, state.generation), node)
+            for entry, state in wanted
+            for node in queue.nodes_to_sum(entry.ticket - 1)
+        ]
+        found = batch_get(self._client, {self._waitlist: keys_wanted}, {})[self._waitlist]
+        counts = {(item["eventId"]["S"], int(item["position"]["N"])): int(item[queue.LEAVERS]["N"]) for item in found}
+        return [
+            queue.position(
+                entry.ticket,
+                state.promoted,
+                sum(
+                    counts.get((queue.tree_partition(entry.eventId, state.generation), node), 0)
+                    for node in queue.nodes_to_sum(entry.ticket - 1)
+                ),
             )
-        )
-        return count or 1
+            for entry, state in wanted
+        ]
 
     def user_waitlist(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
         params = {

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import ConflictError, DomainError
+from shared.errors import ConflictError, DomainError, TooManyRequestsError
 from shared.managers import events, registrations, users, waitlist
 from shared.models.domain import Registration, WaitlistEntry
 from shared.models.requests import EventCreate, UserCreate
@@ -49,6 +49,15 @@ def attempt(fn: Any) -> Any:
         return exc
 
 
+def as_a_client_would(fn: Any, retries: int = 3) -> Any:
+    """`attempt`, retrying a 429 the way a client honouring Retry-After does."""
+    for _ in range(retries):
+        outcome = attempt(fn)
+        if not isinstance(outcome, TooManyRequestsError):
+            return outcome
+    return attempt(fn)
+
+
 def full_waitlist(event_id: str) -> list[dict[str, Any]]:
     entries, cursor = [], None
     while True:
@@ -60,13 +69,19 @@ def full_waitlist(event_id: str) -> list[dict[str, Any]]:
 
 
 def test_200_registrations_for_20_seats(live_dynamodb: Any) -> None:
-    # Given an event with 20 seats and 200 people pressing "register" at the same moment
+    # Given an event with 20 seats and 200 people pressing "register" at the same moment (and
+    # pressing it again on a 429, as Retry-After tells them: joins take dense tickets one at a time)
     event_id = new_event(capacity=20)
     people = new_users(200)
 
     with ThreadPoolExecutor(32) as pool:
         outcomes = dict(
-            zip(people, pool.map(lambda u: attempt(lambda: registrations.default().register_user(event_id, u)), people))
+            zip(
+                people,
+                pool.map(
+                    lambda u: as_a_client_would(lambda: registrations.default().register_user(event_id, u)), people
+                ),
+            )
         )
 
     # Then exactly 20 are confirmed and 180 wait at positions 1..180, in the order they were told

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.config import get_settings
-from shared.repositories import deletion
+from shared.repositories import deletion, queue
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
 from tests.helpers import (
@@ -226,6 +226,39 @@ class TestDeleteSmallEvent:
         assert children(event_id)[get_settings().registrations_table] == 2
         assert invoke_event_changes(delivered_event_changes(streams)) == DRAINED
         assert gone(event_id)
+
+    def test_one_whose_waitlist_had_leavers_goes_in_the_background_tree_and_all(
+        self, api: ApiClient, streams: Any, calls: list[str]
+    ) -> None:
+        # Given a small event where one waiting person left (the tree of leavers counts them)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+        holder, first, leaver, last = make_users(api, 4)
+        for user in (holder, first, leaver, last):
+            register(api, event_id, user)
+        assert api.delete(f"/events/{event_id}/registrations/{leaver}").status == 200
+        generation = snapshot(get_client(), event_id)["event"]["generation"]
+        tree = queue.tree_partition(event_id, generation)
+        assert children(tree)[get_settings().waitlist_table] > 0
+        calls.clear()
+
+        # When it is deleted
+        assert api.delete(f"/events/{event_id}").status == 200
+
+        # Then the at-once transaction is refused (it requires no leavers) and the event is
+        # marked; the background removes the children and the tree, and a re-created event of
+        # the same id starts a queue of its own
+        assert calls == ["Query", "TransactWriteItems", "UpdateItem"]
+        assert invoke_event_changes(delivered_event_changes(streams)) == DRAINED
+        assert gone(event_id) and gone(tree)
+        make_event(api, eventId=event_id, capacity=1, waitlistEnabled=True)
+        again = [register(api, event_id, user).body for user in (holder, first, last)]
+        assert [(r["status"], r.get("position")) for r in again] == [
+            ("confirmed", None),
+            ("waitlisted", 1),
+            ("waitlisted", 2),
+        ]
+        assert [w["position"] for w in api.get(f"/users/{last}/waitlist").body] == [2]
+        check_invariants(get_client(), event_id)
 
     def test_deleting_twice_is_404_the_second_time(self, api: ApiClient) -> None:
         event_id = make_event(api)["eventId"]

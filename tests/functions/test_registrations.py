@@ -31,7 +31,7 @@ class TestRegister:
         event = api.get(f"/events/{event_id}").body
         assert event["registeredCount"] == 1 and event["waitlistCount"] == 0
 
-    def test_full_event_with_waitlist_queues_in_at_most_three_round_trips(
+    def test_full_event_with_waitlist_queues_in_two_round_trips_and_no_read(
         self, api: ApiClient, calls: list[str]
     ) -> None:
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
@@ -49,8 +49,8 @@ class TestRegister:
             "position": 1,
             "addedAt": response.body["addedAt"],
         }
-        assert len(calls) <= 3, calls
-        assert calls == ["TransactWriteItems", "TransactWriteItems", "Query"]
+        # The seat attempt, then the join: its position is the count it was conditional on, plus one
+        assert calls == ["TransactWriteItems", "TransactWriteItems"]
         assert register(api, event_id, third).body["position"] == 2
 
     def test_full_event_without_waitlist_is_409_event_is_full(self, api: ApiClient) -> None:
@@ -225,40 +225,47 @@ class TestLists:
         assert set(seen[0]) == {"userId", "eventId", "position", "addedAt", "name"}
         assert seen[0]["name"] == "Person 1"
 
-    def test_positions_stay_exact_when_dynamodb_pages_the_count(
+    def test_positions_read_a_few_tree_nodes_never_the_queue(
         self, api: ApiClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        # Given a waitlist longer than one page of a COUNT query (DynamoDB stops a page after 1 MB,
-        # about 8,000 entries; here every COUNT page stops after 2 entries)
+        # Given a queue of 6 where the 2nd and 5th left (the tree of leavers counts them)
         event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
         holder, *waiters = make_users(api, 8)
         register(api, event_id, holder)
         for waiter in waiters[:-1]:
             register(api, event_id, waiter)
+        for leaver in (waiters[1], waiters[4]):
+            assert api.delete(f"/events/{event_id}/registrations/{leaver}").status == 200
         client = get_client()
-        query = client.query
-        pages_read: list[int] = []
+        read: list[tuple[str, int]] = []
+        for operation in ("query", "batch_get_item", "get_item", "scan"):
+            real = getattr(client, operation)
 
-        def paged(**params: Any) -> Any:
-            if params.get("Select") == "COUNT":
-                params = {**params, "Limit": 2}
-                pages_read.append(1)
-            return query(**params)
+            def recorded(real: Any = real, operation: str = operation, **params: Any) -> Any:
+                response = real(**params)
+                count = sum(len(items) for items in response.get("Responses", {}).values())
+                read.append((operation, response.get("Count", count + ("Item" in response))))
+                return response
 
-        monkeypatch.setattr(client, "query", paged)
+            monkeypatch.setattr(client, operation, recorded)
 
         # When the last one joins, and the lists are read
         joined = register(api, event_id, waiters[-1])
-        second_page = api.get(f"/events/{event_id}/waitlist?limit=3&nextToken={self._token(api, event_id)}")
+        token = self._token(api, event_id)
+        read.clear()
+        second_page = api.get(f"/events/{event_id}/waitlist?limit=2&nextToken={token}")
+        page_reads, read[:] = list(read), []
         mine = api.get(f"/users/{waiters[-1]}/waitlist")
 
-        # Then every position counts every entry ahead, across the pages
-        assert joined.body["position"] == 7
-        assert [(w["userId"], w["position"]) for w in second_page.body] == [
-            (u, n) for n, u in enumerate(waiters[3:6], start=4)
-        ]
-        assert mine.body[0]["position"] == 7
-        assert len(pages_read) >= 6  # the counts did page
+        # Then every position counts every entry still ahead, from the counters and the tree alone
+        remaining = [w for w in waiters if w not in (waiters[1], waiters[4])]
+        assert joined.body["position"] == 5
+        assert [(w["userId"], w["position"]) for w in second_page.body] == [(remaining[3], 4), (remaining[4], 5)]
+        assert mine.body[0]["position"] == 5
+        # the page (2 entries), the names and event (3 items), the ≤ 32 nodes below its first ticket
+        assert [operation for operation, _ in page_reads] == ["query", "batch_get_item", "batch_get_item"]
+        assert page_reads[0][1] == 2 and page_reads[2][1] <= 32
+        assert [operation for operation, _ in read] == ["query", "batch_get_item", "batch_get_item"]
 
     @staticmethod
     def _token(api: ApiClient, event_id: str) -> str:
@@ -300,7 +307,8 @@ class TestLists:
         [entry] = response.body
         assert entry["eventId"] == event_id and entry["position"] == 1 and entry["title"] == "Talk"
         assert "addedAt" in entry
-        assert calls == ["Query", "BatchGetItem", "Query"]
+        # the entries, their events (with their queue counters), the tree nodes below each ticket
+        assert calls == ["Query", "BatchGetItem", "BatchGetItem"]
 
     def test_user_lists_empty_and_unknown(self, api: ApiClient, calls: list[str]) -> None:
         [user] = make_users(api, 1)
