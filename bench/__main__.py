@@ -33,6 +33,7 @@ FULL = {
     "load": ["--registrations", "500", "--clients", "500", "--capacity", "100", "--unregistrations", "100"],
     "hot_event": ["--requests", "10000", "--capacity", "1000", "--shards", "20"],
     "package": ["--runs", "11"],
+    "positions": ["--lengths", "1000", "20000"],
 }
 SMOKE = {
     "cold": ["--runs", "1", "--only", "health", "register"],
@@ -40,8 +41,9 @@ SMOKE = {
     "load": ["--registrations", "12", "--clients", "12", "--capacity", "4", "--unregistrations", "2"],
     "hot_event": ["--requests", "50", "--capacity", "10", "--shards", "4"],
     "package": ["--runs", "1", "--only", "register"],
+    "positions": ["--lengths", "120"],
 }
-GROUPS = [("cold", "package"), ("warm", "hot_event"), ("load",)]
+GROUPS = [("cold", "package"), ("warm", "hot_event"), ("load",), ("positions",)]
 PROFILED = ["functions.registrations.register", "bench.baselines.monolith"]
 
 
@@ -205,6 +207,31 @@ def hot_section(hot: dict[str, Any]) -> list[str]:
     return lines
 
 
+def positions_section(positions: dict[str, Any]) -> list[str]:
+    lines = [
+        "A queue seeded into moto, 1 % of it leaving through the shipped code (so the tree of leavers "
+        "is in use), then a newcomer's join and positions read through `GET /users/{id}/waitlist`'s "
+        "manager. *Items read* is what DynamoDB bills reads by; the COUNT column is what the previous "
+        "design's `Select=COUNT` (paged to the end) read for the same position.",
+        "",
+        "| queue | left | join: calls, items read | position at head / middle / tail: items read | ms "
+        "| COUNT design: items read | ms | later page: first position | items written per leave | exact |",
+        "|--:|--:|---|---|---|---|---|---|--:|---|",
+    ]
+    for q in positions["queues"]:
+        points = [q["positions"][name] for name in ("head", "middle", "tail")]
+        lines.append(
+            f"| {q['length']:,} | {q['left']} | {len(q['join']['calls'])}, {q['join']['items_read']} "
+            f"| {' / '.join(str(p['read']['items_read']) for p in points)} "
+            f"| {' / '.join(ms(p['read']['ms']) for p in points)} "
+            f"| {' / '.join(format(p['count_design']['items_read'], ',') for p in points)} "
+            f"| {' / '.join(ms(p['count_design']['ms']) for p in points)} "
+            f"| {q['later_page']['first_position']} (expected {q['later_page']['expected']}) "
+            f"| {q['leave_items_written']:.0f} | {'yes' if q['exact'] else 'NO'} |"
+        )
+    return lines
+
+
 def profile_section(profiles: dict[str, dict[str, float]]) -> list[str]:
     groups = sorted({g for p in profiles.values() for g in p})
     lines = ["| module | " + " | ".join(groups) + " |", "|---|" + "--:|" * len(groups)]
@@ -223,6 +250,7 @@ SECTIONS: list[tuple[str, str, Any]] = [
     ("warm", "## 2. Warm latency in-process, and 3. DynamoDB round trips", warm_section),
     ("load", "## 4. The local stack under a storm (`make run`: serverless-offline + embedded moto)", load_section),
     ("hot_event", "## 5. Hot event simulation (see docs/scaling.md)", hot_section),
+    ("positions", '## 6. Waitlist positions on long queues (see docs/data-model.md, "Positions")', positions_section),
     ("profiles", "## Where import time goes (`python -X importtime`, with .pyc, self times, ms)", profile_section),
 ]
 
@@ -249,7 +277,7 @@ def render(results: dict[str, Any], commands: dict[str, str], started: float, lo
         "deployment package, as Lambda runs it.",
         "- Commands (each phase is its own process; `…` is a temporary JSON file). Phases run two at a "
         "time, one per core — the two cold-start phases side by side, warm latency beside the hot-event "
-        "simulation — and the load test alone:",
+        "simulation — and the load test and the positions alone:",
         *[f"  - `{command}`" for command in commands.values()],
     ]
     for name, heading, section in SECTIONS:

@@ -1,5 +1,5 @@
 """`make bench-smoke`: every benchmark (cold start, package, warm latency and round trips, the local
-stack under load, the hot-event simulation) runs end to end with tiny counts. Nothing about timing
+stack under load, the hot-event simulation, positions on long queues) runs end to end with tiny counts. Nothing about timing
 is asserted — only that each phase works and reports. Marked integration: it starts the local stack."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def test_bench_smoke_runs_every_benchmark() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    for phase in ("cold", "warm", "load", "hot_event", "package"):
+    for phase in ("cold", "warm", "load", "hot_event", "package", "positions"):
         assert f"-m bench.{phase}" in result.stderr
 
 
@@ -69,8 +69,8 @@ def test_a_failed_phase_keeps_the_others_and_fails_the_run(monkeypatch: pytest.M
         bench_main.main()
     assert exited.value.code == 1
     text = results.read_text()
-    assert "**Failed phases: cold, package, warm, load**" in text
-    assert text.count("**This phase failed; its numbers are missing from this run.**") == 4
+    assert "**Failed phases: cold, package, warm, load, positions**" in text
+    assert text.count("**This phase failed; its numbers are missing from this run.**") == 5
     assert "504 Gateway Timeout" in text
     assert "| today | 2 | 1 | 0.500 | 1 | 1 | 0 | 3 | 1 | 1 | 1 | no |" in text
     assert "| `functions.health.get` | 1.0 |" in text
