@@ -242,6 +242,7 @@ def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
         "ApiLatencyP95Alarm",
         "DynamoDBThrottlingAlarm",
         "EventChangesFailuresAlarm",
+        "EventChangesIteratorAgeAlarm",
         "PromotionFailuresAlarm",
         "PromotionIteratorAgeAlarm",
         "ReconcileFailuresAlarm",
@@ -254,6 +255,10 @@ def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
         1000,
     )
     assert alarms["PromotionIteratorAgeAlarm"]["Threshold"] == 60000
+    assert alarms["EventChangesIteratorAgeAlarm"]["Threshold"] == 900000
+    assert alarms["EventChangesIteratorAgeAlarm"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "EventChangesLambdaFunction"}}
+    ]
     throttled = [m for m in alarms["DynamoDBThrottlingAlarm"]["Metrics"] if "MetricStat" in m]
     assert len(throttled) == 8  # reads and writes of the four tables
     assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
