@@ -86,6 +86,13 @@ class _Verified:
     counts: ActualCounts
     capacity: int | None
     fixed: dict[str, dict[str, int | None]]
+    # Waitlist tickets issued but neither waiting, promoted nor left (read with the counters).
+    unaccounted: int = 0
+
+
+def _unaccounted(seen: StoredCounters, actual: ActualCounts) -> int:
+    """Tickets issued minus those waiting (counted), promoted and left (both read with `seen`)."""
+    return seen.issued - seen.promoted - seen.left - actual.waiting
 
 
 def _agrees(seen: StoredCounters, actual: ActualCounts) -> bool:
@@ -147,6 +154,17 @@ class ReconcileManager:
         if waiting and (capacity is None or registered < capacity):
             # Someone waits beside a free seat (a lost stream record, or a repaired counter).
             repair.promoted = self._waitlist.promote_all(event_id)
+        if verified.unaccounted:
+            # Positions are ticket - promoted - leavers below: a ticket gone any other way (an entry
+            # removed by hand) leaves everyone behind it one place too far back. Not a counter to
+            # repair: a human rebuilds the tree (docs/data-model.md, "Positions").
+            reason = (
+                f"{verified.unaccounted} waitlist tickets are neither waiting, promoted nor left: "
+                "positions behind them are off"
+            )
+            logger.error("waitlist tickets unaccounted", extra={"eventId": event_id, "reason": reason})
+            if not repair.counters and not repair.promoted:
+                return Skipped(event_id, reason)
         if not repair.counters and not repair.promoted:
             return None
         logger.warning("reconciled", extra=repair.to_dict())
@@ -160,7 +178,7 @@ class ReconcileManager:
                 return None
             actual = self._repository.count(event_id)
             if _agrees(seen, actual):
-                return _Verified(actual, seen.capacity, fixed={})
+                return _Verified(actual, seen.capacity, fixed={}, unaccounted=_unaccounted(seen, actual))
             if (seen, actual) != previous:
                 # Seen once: a write may have landed between the two reads. Look again.
                 previous = (seen, actual)
@@ -180,7 +198,7 @@ class ReconcileManager:
                     )
                     if stored != real
                 }
-                return _Verified(actual, seen.capacity, fixed)
+                return _Verified(actual, seen.capacity, fixed, unaccounted=_unaccounted(seen, actual))
             previous = None  # the counters moved under the repair: start over
         return Skipped(event_id, f"counters kept changing during {self._attempts} attempts; the next run retries")
 

@@ -34,6 +34,11 @@ class StoredCounters:
     capacity: int | None
     # Moved by every counter change (0: never moved); equal versions mean no change in between.
     version: int = 0
+    # Waitlist tickets issued, promoted and left (shared/repositories/queue.py): every ticket
+    # issued is waiting, promoted or left, or positions behind the missing ones are off.
+    issued: int = 0
+    promoted: int = 0
+    left: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class ReconcileRepository(Tables):
         item = self._client.get_item(
             TableName=self._events,
             Key=event_key(event_id),
-            ProjectionExpression=f"eventId, registeredCount, waitlistCount, #capacity, deleting, {COUNTER_VERSION}",
+            ProjectionExpression=f"eventId, registeredCount, waitlistCount, #capacity, deleting, {COUNTER_VERSION}, "
+            "waitlistSeq, promotedCount, leftCount",
             ExpressionAttributeNames={"#capacity": "capacity"},
             ConsistentRead=True,
         ).get("Item")
@@ -85,7 +91,13 @@ class ReconcileRepository(Tables):
             return None
         data = deserialize(item)  # type: ignore[arg-type]
         return StoredCounters(
-            data.get("registeredCount"), data.get("waitlistCount"), data.get("capacity"), data.get(COUNTER_VERSION, 0)
+            data.get("registeredCount"),
+            data.get("waitlistCount"),
+            data.get("capacity"),
+            data.get(COUNTER_VERSION, 0),
+            issued=data.get("waitlistSeq", 0),
+            promoted=data.get("promotedCount", 0),
+            left=data.get("leftCount", 0),
         )
 
     def count(self, event_id: str) -> ActualCounts:

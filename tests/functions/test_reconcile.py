@@ -391,6 +391,34 @@ class TestConcurrentWrites:
         ]
         assert stored_items(dynamodb, tables()) == before
 
+    def test_a_waitlist_ticket_gone_without_counting_is_reported_not_touched(
+        self, api: ApiClient, dynamodb: Any
+    ) -> None:
+        # Given a waiter removed by hand, entry, marker and count alike, but not counted as left
+        # (no code path does that): positions behind them would be one too far back
+        event_id, _, [first, _second] = full_event_with_waiters(api, capacity=1, waiting=2)
+        settings = get_settings()
+        dynamodb.delete_item(
+            TableName=settings.registrations_table, Key={"eventId": {"S": event_id}, "userId": {"S": first}}
+        )
+        dynamodb.delete_item(
+            TableName=settings.waitlist_table, Key={"eventId": {"S": event_id}, "position": {"N": "1"}}
+        )
+        set_counters(dynamodb, event_id, waitlistCount=1)
+        before = stored_items(dynamodb, tables())
+
+        report = run_reconcile()
+
+        # Then the counters agree with the items, but the tickets do not add up: reported, untouched
+        assert report["repaired"] == []
+        assert report["skipped"] == [
+            {
+                "eventId": event_id,
+                "reason": "1 waitlist tickets are neither waiting, promoted nor left: positions behind them are off",
+            }
+        ]
+        assert stored_items(dynamodb, tables()) == before
+
 
 class TestHandlerAndCli:
     def test_handler_returns_a_json_report(self, api: ApiClient, dynamodb: Any) -> None:
