@@ -56,7 +56,7 @@ MINIMUM = {
     "listEventRegistrations": "2",
     "listEventWaitlist": "2",
     "listUserRegistrations": "2",
-    "listUserWaitlist": "2 + entries (5)",
+    "listUserWaitlist": "3 (2 when each entry heads its queue)",
 }
 USERS_PER_SIDE = 50  # register/unregister cycle through these, so the tables stay the same size
 
