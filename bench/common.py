@@ -57,6 +57,17 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
 
 
+def in_process_dynamodb() -> None:
+    """For a simulation on moto in this process (`mock_aws`): the functions' environment with fake
+    credentials and no endpoint, and the local stack's atomic TransactWriteItems (no table copies)."""
+    os.environ.update(FAKE_AWS)
+    os.environ.update(config.environment())
+    os.environ["DYNAMODB_ENDPOINT"] = ""
+    from local.dynamodb import install_fast_transactions
+
+    install_fast_transactions()
+
+
 def write_json(path: str | Path, data: Any) -> None:
     Path(path).write_text(json.dumps(data, indent=1, default=str))
 

@@ -27,7 +27,7 @@ import random
 import types
 from typing import Any
 
-from bench.common import FAKE_AWS, write_json
+from bench.common import in_process_dynamodb, write_json
 
 TAU = 0.010  # s a transaction holds its items (DynamoDB transactional write latency, p50 order)
 PARTITION_WCU = 1000  # per partition (and so per item), per second
@@ -295,17 +295,11 @@ def _report(
 
 
 def run(requests: int, capacity: int, shards: int) -> dict[str, Any]:
-    os.environ.update(FAKE_AWS)
-    from local import config
-
-    for key, value in config.environment().items():
-        os.environ[key] = value
-    os.environ["DYNAMODB_ENDPOINT"] = ""
+    in_process_dynamodb()
     from moto import mock_aws
 
-    from local.dynamodb import install_fast_transactions
+    from local import config
 
-    install_fast_transactions()
     scenarios = []
     for kind, rate in (("today", 100.0), ("today", 1000.0), ("sharded", 1000.0)):
         with mock_aws():

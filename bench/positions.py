@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import random
 import time
 from collections import Counter
 from typing import Any
 
-from bench.common import FAKE_AWS, median, write_json
+from bench.common import in_process_dynamodb, median, write_json
 
 
 class Reads:
@@ -182,17 +181,9 @@ def one_length(length: int) -> dict[str, Any]:
 
 
 def run(lengths: list[int]) -> dict[str, Any]:
-    os.environ.update(FAKE_AWS)
-    from local import config
-
-    for key, value in config.environment().items():
-        os.environ[key] = value
-    os.environ["DYNAMODB_ENDPOINT"] = ""
+    in_process_dynamodb()
     from moto import mock_aws
 
-    from local.dynamodb import install_fast_transactions
-
-    install_fast_transactions()
     results = []
     for length in lengths:
         with mock_aws():
