@@ -18,9 +18,10 @@ from shared.repositories.lookups import Lookups
 from shared.repositories.registrations import RegistrationRepository
 from shared.repositories.transactions import EventCounters
 
-# How long a join keeps trying for the next ticket after losing one to another join (each loss is
-# someone else's committed join: the queue moves, so it is not counted as a failed attempt).
-LOST_RACES_FOR = 8.0
+# How long a registration keeps trying (then 429, within the function's 10 s timeout). A join that
+# loses the next ticket to another join retries without counting it as a failed attempt: each loss
+# is someone else's committed join, so the queue moves.
+GIVE_UP_AFTER = 8.0
 
 
 class RegistrationManager:
@@ -41,13 +42,14 @@ class RegistrationManager:
         enabled (one transaction; the position comes from the counters it was conditional on).
         Each failed condition hands back the event's current counters, so a race costs one more
         attempt, never a wrong answer. A join that lost the next ticket to another join (or a
-        leave) tries the following one after a short jittered wait, without counting it as a failed
-        attempt (someone else's join committed: the queue moves), for up to LOST_RACES_FOR seconds."""
+        leave) tries the following one after a jittered wait, without counting it as a failed
+        attempt (someone else's join committed: the queue moves). 429 after TRANSACTION_ATTEMPTS
+        failed attempts or GIVE_UP_AFTER seconds."""
         seen: EventCounters | None = None
         attempts = get_settings().transaction_attempts
         attempt = lost = 0
-        deadline = time.monotonic() + LOST_RACES_FOR
-        while attempt < attempts:
+        deadline = time.monotonic() + GIVE_UP_AFTER
+        while attempt < attempts and time.monotonic() < deadline:
             if seen is None or self._capacity.check_capacity(seen).open_to_newcomer:
                 outcome = self._repository.try_confirm(event_id, user_id, utc_now())
                 if isinstance(outcome, Registration):
@@ -60,7 +62,7 @@ class RegistrationManager:
                 return joined
             lost_race = (joined.waitlistSeq, joined.waitlistCount) != (seen.waitlistSeq, seen.waitlistCount)
             seen = joined
-            if lost_race and time.monotonic() < deadline:
+            if lost_race:
                 lost += 1
                 retry.backoff(lost)
                 continue
