@@ -247,24 +247,17 @@ class WaitlistRepository(Tables):
         """Live positions of waiting entries (of any events), given their events' queue states:
         one BatchGetItem of the ≤ 32 tree nodes below each ticket. The event items are read by the
         caller beforehand, so a position lies between the ones at the two reads."""
-        wanted = [(entry, queues.get(entry.eventId) or queue.QueueState(None, 0)) for entry in entries]
-        keys_wanted = [
-            queue.node_key(queue.tree_partition(entry.eventId, state.generation), node)
-            for entry, state in wanted
-            for node in queue.nodes_to_sum(entry.ticket - 1)
-        ]
+        wanted = []
+        for entry in entries:
+            state = queues.get(entry.eventId) or queue.QueueState(None, 0)
+            partition = queue.tree_partition(entry.eventId, state.generation)
+            wanted.append((entry, state.promoted, partition, list(queue.nodes_to_sum(entry.ticket - 1))))
+        keys_wanted = [queue.node_key(partition, node) for _, _, partition, nodes in wanted for node in nodes]
         found = batch_get(self._client, {self._waitlist: keys_wanted}, {})[self._waitlist]
         counts = {(item["eventId"]["S"], int(item["position"]["N"])): int(item[queue.LEAVERS]["N"]) for item in found}
         return [
-            queue.position(
-                entry.ticket,
-                state.promoted,
-                sum(
-                    counts.get((queue.tree_partition(entry.eventId, state.generation), node), 0)
-                    for node in queue.nodes_to_sum(entry.ticket - 1)
-                ),
-            )
-            for entry, state in wanted
+            queue.position(entry.ticket, promoted, sum(counts.get((partition, node), 0) for node in nodes))
+            for entry, promoted, partition, nodes in wanted
         ]
 
     def user_waitlist(self, user_id: str, limit: int, cursor: dict[str, Any] | None) -> Page[WaitlistEntry]:
