@@ -28,10 +28,7 @@ class Lookups(Tables):
 
     def events_by_id(self, event_ids: list[str]) -> dict[str, Event]:
         """The live ones among these events (one BatchGetItem per 100)."""
-        if not event_ids:
-            return {}
-        found = batch_get(self._client, {self._events: [event_key(e) for e in event_ids]}, {})
-        return {item["eventId"]["S"]: event_from_item(item) for item in found[self._events] if is_live(item)}
+        return self.events_and_queues(event_ids)[0]
 
     def events_and_queues(self, event_ids: list[str]) -> tuple[dict[str, Event], dict[str, QueueState]]:
         """The live ones among these events, and their queue states (one BatchGetItem per 100)."""
