@@ -67,8 +67,8 @@ class RegistrationRepository(Tables):
     def remove_confirmed(self, event_id: str, user_id: str, owner: str | None = None) -> tuple[int, str | None] | None:
         """Deletes a confirmed registration and frees its seat. Returns None when done, or the
         ticket and event generation of the user's waitlist entry (its marker holds both) when the
-        user is waiting instead. With an `owner`, only
-        from an event of that owner (checked by the transaction itself)."""
+        user is waiting instead. With an `owner`, only from an event of that owner (checked by the
+        transaction itself)."""
         items = [
             {
                 "Delete": {
