@@ -25,8 +25,9 @@ _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def runtime_requirements() -> list[str]:
-    """requirements.txt minus what the Lambda runtime provides (pythonRequirements.noDeploy)."""
-    skipped = {name.lower() for name in config.load()["custom"]["pythonRequirements"]["noDeploy"]}
+    """requirements.txt minus what pythonRequirements.noDeploy leaves to the Lambda runtime (nothing
+    today: boto3 and botocore ship too, serverless.yml says why)."""
+    skipped = {name.lower() for name in config.load()["custom"]["pythonRequirements"].get("noDeploy", [])}
     names = []
     for line in (config.ROOT / "requirements.txt").read_text().splitlines():
         found = _REQUIREMENT.match(line.strip())

@@ -7,8 +7,9 @@ exactly what botocore's loader returns for the clients this project creates, wit
 of other services left out (the resolver looks a service up by name, so theirs is never read). A
 loader that answers from it gives botocore the same data, so the client is the same client.
 
-The file belongs to one botocore version: when the installed botocore differs (a Lambda runtime that
-provides its own), or a call was not recorded, the stock loader answers. Regenerate it after
+The file belongs to one botocore version: when the installed botocore differs, or a call was not
+recorded, the stock loader answers. The deployment package ships the pinned botocore (serverless.yml,
+ahead of the Lambda runtime's own on sys.path), so there it always applies. Regenerate it after
 changing the boto3 pin (tests/unit/test_clients.py fails until then):
 
     .venv/bin/python -m shared.repositories.clients

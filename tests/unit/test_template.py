@@ -1,14 +1,18 @@
 """The packaged CloudFormation template (`osls package`, offline): least privilege per function,
 the stream mapping, alarms, queue, bus and throttling, and the security settings of both stage
-profiles (`default`, packaged as `dev`, and the stricter `prod`: serverless.yml `params`)."""
+profiles (`default`, packaged as `dev`, and the stricter `prod`: serverless.yml `params`); and the
+zip beside it: boto3/botocore at their pins, with the preloaded models of that botocore."""
 
 from __future__ import annotations
 
 import ast
 import json
+import marshal
 import os
+import re
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ import yaml
 
 from local import config
 from local.config import ROOT
+from shared.repositories import clients
 
 OSLS = ROOT / "node_modules" / "osls" / "bin" / "serverless.js"
 
@@ -72,6 +77,7 @@ class Packaged:
     stage: str
     template: dict[str, Any]
     service: dict[str, Any]  # the resolved serverless.yml (serverless-state.json)
+    directory: Path  # osls's output: the template and event-registrations.zip
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -97,6 +103,7 @@ def _package(stage: str, out: Path, *options: str) -> Packaged:
         stage,
         json.loads((out / "cloudformation-template-update-stack.json").read_text()),
         json.loads((out / "serverless-state.json").read_text())["service"],
+        out,
     )
 
 
@@ -373,6 +380,43 @@ def test_the_local_view_of_serverless_yml_has_the_events_osls_packages(dev: Pack
         name: [(e["path"], e["method"]) for e in events] for name, events in packaged.items()
     }
     assert all(event["cors"] for events in packaged.values() for event in events)
+
+
+# botocore's data directories the zip keeps (serverless.yml slimPatterns): the clients we create
+# (clients.SERVICES) and ssm, whose client Powertools parameters creates for the page-token key.
+PACKAGED_BOTOCORE_SERVICES = {*clients.SERVICES, "ssm"}
+
+
+def _version(source: bytes) -> str:
+    found = re.search(rb"^__version__ = ['\"]([^'\"]+)['\"]", source, re.MULTILINE)
+    assert found, "no __version__"
+    return found.group(1).decode()
+
+
+def test_the_zip_ships_the_pinned_boto3_and_botocore_and_their_preloaded_models(dev: Packaged) -> None:
+    # Given the pins (Lambda puts the package before the runtime's own boto3 on sys.path)
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.startswith(("boto3==", "botocore=="))
+    )
+    # When the packaged zip is read
+    with zipfile.ZipFile(dev.directory / "event-registrations.zip") as package:
+        names = set(package.namelist())
+        shipped = {module: _version(package.read(f"{module}/__init__.py")) for module in ("boto3", "botocore")}
+        recorded = marshal.loads(package.read(clients.MODELS.relative_to(ROOT).as_posix()))
+    # Then boto3 and botocore are there at their pins, and the models belong to that botocore
+    assert shipped == pins
+    assert recorded["botocore"] == shipped["botocore"]
+    # with their dependencies (the runtime's would not match the pins)
+    for module in ("s3transfer/__init__.py", "jmespath/__init__.py", "dateutil/__init__.py", "urllib3/__init__.py"):
+        assert module in names, module
+    # and botocore's data only for the services we call, beside its shared top-level files
+    services = {name.split("/")[2] for name in names if re.match(r"botocore/data/[^/]+/", name)}
+    assert services == PACKAGED_BOTOCORE_SERVICES
+    for data in ("endpoints.json", "partitions.json", "sdk-default-configuration.json", "_retry.json"):
+        assert f"botocore/data/{data}" in names, data
+    assert any(re.match(r"botocore/data/dynamodb/[^/]+/service-2\.json\.gz$", name) for name in names)
 
 
 def _skips(resource: dict[str, Any]) -> dict[str, str]:
