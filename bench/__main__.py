@@ -138,11 +138,17 @@ def cpu_model() -> str:
 
 
 def package_section(package: dict[str, Any]) -> list[str]:
+    pins, other = package["pins"], package["other_runtime"]
     return [
-        f"`osls package` → the zip ({package['pyc_in_zip']} `.pyc` added by `plugins/bytecode.js`) extracted "
-        "to a read-only directory (`chmod a-w`), `PYTHONDONTWRITEBYTECODE=1`; boto3 from a separate "
-        "python3.12 directory with its bytecode, as the runtime provides it; the floor and the monolith "
-        "(FastAPI, Mangum, pydantic installed for python3.12 with bytecode) beside them.",
+        f"`osls package` → the zip ({package['pyc_in_zip']} `.pyc` added by `plugins/bytecode.js`; boto3 "
+        f"{pins['boto3']} and botocore {pins['botocore']} inside, at their pins) extracted to a read-only "
+        "directory (`chmod a-w`), `PYTHONDONTWRITEBYTECODE=1`, first on the path as in Lambda (`/var/task` before "
+        "`/var/runtime`); then a separate python3.12 directory for the runtime's own libraries, boto3 at the pins "
+        "with its bytecode, which the floor and the monolith (FastAPI, Mangum, pydantic installed for python3.12 "
+        f"with bytecode) import theirs from. Rows *(runtime boto3 {other['boto3']})*: the same functions over a "
+        f"runtime directory holding boto3 {other['boto3']} / botocore {other['botocore']} instead; each still ran "
+        f"on the package's botocore {pins['botocore']} with its preloaded models (the bench checks every function "
+        "and fails otherwise).",
         "",
         *cold_table(package),
     ]

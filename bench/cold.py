@@ -42,8 +42,9 @@ from bench.common import (
 )
 
 # The child: read the event, import the module, then serve the event ("request") or create the
-# DynamoDB client ("client"), report. Only json/sys before the import (every handler imports json
-# anyway); the context is a plain object, as Lambda's is.
+# DynamoDB client ("client"), report (with the botocore it ran on and, where our session was
+# created, whether it had the preloaded models). Only json/sys before the import (every handler
+# imports json anyway); the context is a plain object, as Lambda's is.
 CHILD = r"""
 import json, sys
 mode, name = sys.argv[1], sys.argv[2]
@@ -69,21 +70,32 @@ else:
     status = result.get("statusCode", 200) if isinstance(result, dict) else 200
 # VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss over fork + exec, VmHWM starts afresh.
 hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-sys.stderr.write("\nBENCH " + json.dumps({"status": status, "rss_kb": hwm[0] if hwm else 0}))
+botocore = sys.modules.get("botocore")
+clients = sys.modules.get("shared.repositories.clients")
+preloaded = None
+if clients is not None and clients.session.cache_info().currsize:  # only a session already made
+    loader = clients.session()._session.get_component("data_loader")
+    preloaded = type(loader).__name__ == "PreloadedLoader"
+sys.stderr.write("\nBENCH " + json.dumps({
+    "status": status, "rss_kb": hwm[0] if hwm else 0,
+    "botocore": getattr(botocore, "__version__", None), "preloaded": preloaded,
+}))
 """
 FLOOR_CALL = "floor + 1 GetItem"
-STOCK_SAMPLE = ("getEvent", "register", "listUserWaitlist")
+# The functions measured once more in each of Environment.variants.
+VARIANT_SAMPLE = ("getEvent", "register", "listUserWaitlist")
 
 
 @dataclass
 class Environment:
     """Where the children run: the interpreter, and the environment and directory per kind of
-    target ("function", "floor", "monolith"; optionally "stock": the functions without the
-    preloaded botocore models)."""
+    target ("function", "floor", "monolith", and each kind in `variants`: the functions in another
+    setting, e.g. a runtime with another boto3, named by the label of its rows)."""
 
     python: str
     env: dict[str, dict[str, str]]
     cwd: dict[str, Path] = field(default_factory=dict)
+    variants: dict[str, str] = field(default_factory=dict)
 
     def run(self, kind: str, mode: str, module: str, event: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -252,13 +264,13 @@ def measure(
     for name, module in modules.items():
         plan.append((name, "request", functools.partial(request, environment, api, name, module)))
         plan.append((name, "client", functools.partial(client_only, environment, module)))
-    if "stock" in environment.env:
-        # The same code where botocore reads its own JSON (a runtime whose botocore is not the pinned
-        # one the preloaded models were made from): what the models save, and the cost without them.
-        for name in (n for n in STOCK_SAMPLE if n in modules):
-            label, module = f"{name} (botocore JSON)", modules[name]
+    for offset, (kind, variant) in enumerate(environment.variants.items(), start=1):
+        # A few functions once more in another setting, in the same rounds.
+        for name in (n for n in VARIANT_SAMPLE if n in modules):
+            label, module = f"{name} ({variant})", modules[name]
             # Its own run numbers: the same request, not a repeat of the one above (409).
-            plan.append((label, "request", functools.partial(stock_request, environment, api, name, module)))
+            once_more = functools.partial(variant_request, environment, api, kind, offset * 50_000, name, module)
+            plan.append((label, "request", once_more))
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {(name, mode): [] for name, mode, _ in plan}
     for round_ in range(-1, runs):
         for name, mode, call in plan:
@@ -274,6 +286,8 @@ def measure(
             "min_ms": min(s["ms"] for s in values),
             "rss_mb": median([s["rss_kb"] / 1024 for s in values]),
             "status": values[-1]["status"],
+            "botocore": values[-1].get("botocore"),
+            "preloaded": values[-1].get("preloaded"),
         }
 
     targets: dict[str, dict[str, Any]] = {}
@@ -289,9 +303,11 @@ def request(environment: Environment, api: Any, name: str, module: str, run: int
     return environment.run(kind, "request", module, event_for(name, run))
 
 
-def stock_request(environment: Environment, api: Any, name: str, module: str, run: int) -> dict[str, Any]:
-    """`request` where botocore reads its own JSON models, on run numbers of its own."""
-    return request(environment, api, name, module, run + 50_000, "stock")
+def variant_request(
+    environment: Environment, api: Any, kind: str, offset: int, name: str, module: str, run: int
+) -> dict[str, Any]:
+    """`request` in the variant `kind`, on run numbers of its own."""
+    return request(environment, api, name, module, run + offset, kind)
 
 
 def client_only(environment: Environment, module: str, run: int) -> dict[str, Any]:
