@@ -73,7 +73,10 @@ def test_deploy_package_is_arm64_with_aarch64_wheels_and_bytecode(tmp_path: Path
     out = tmp_path / "package"
     result = make_package_deploy(dict(os.environ), out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f"deploy check: {out} holds aws-lambda-powertools, pydantic, boto3, botocore, built for its architecture" in result.stdout
+    assert (
+        f"deploy check: {out} holds aws-lambda-powertools, pydantic, boto3, botocore, built for its architecture"
+        in result.stdout
+    )
 
     template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
     functions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
