@@ -122,12 +122,14 @@ def fake_package(directory: Path, architecture: str, modules: list[str], library
 
 
 def test_deploy_check_passes_a_whole_package_for_its_architecture(tmp_path: Path) -> None:
-    package = fake_package(tmp_path / "p", "arm64", ["aws_lambda_powertools", "pydantic"], ELF_MACHINE["aarch64"])
+    modules = ["aws_lambda_powertools", "pydantic", "boto3", "botocore"]
+    package = fake_package(tmp_path / "p", "arm64", modules, ELF_MACHINE["aarch64"])
     assert problems(package) == []
 
 
 def test_deploy_check_refuses_missing_requirements_and_wrong_architecture(tmp_path: Path) -> None:
-    package = fake_package(tmp_path / "p", "arm64", ["aws_lambda_powertools"], ELF_MACHINE["x86_64"])
+    modules = ["aws_lambda_powertools", "boto3", "botocore"]
+    package = fake_package(tmp_path / "p", "arm64", modules, ELF_MACHINE["x86_64"])
 
     assert problems(package) == [
         "requirement pydantic is not in the package (no pydantic/)",
