@@ -109,7 +109,9 @@ class RegistrationMachine(RuleBasedStateMachine):
             return
         assert response.status == 200
         self.capacity = capacity
-        self._promote_model()
+        # Nobody moves up in the PUT itself: the eventChanges function promotes from the Events
+        # stream afterwards (the `promote` rule), and until then a newcomer still queues behind
+        # whoever waits (docs/data-model.md, "update event").
 
     @rule(enabled=st.booleans())
     def toggle_waitlist(self, enabled: bool) -> None:
