@@ -71,6 +71,12 @@ class TooManyRequestsError(RetryLaterError):
     status = 429
 
 
+class ContendedError(TooManyRequestsError):
+    """A TooManyRequestsError whose cause is contention alone: transactions on one item kept
+    cancelling each other (TransactionConflict), while DynamoDB itself had room. A registration
+    that meets it goes to admission (shared/managers/admission.py) instead of answering 429."""
+
+
 class ServiceUnavailableError(RetryLaterError):
     """DynamoDB failed on its side (its own 500s) or could not be reached: the client may retry later."""
 

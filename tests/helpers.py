@@ -40,6 +40,23 @@ def make_users(api: ApiClient, count: int) -> list[str]:
     return users
 
 
+def admission_items(event_id: str) -> list[dict[str, Any]]:
+    """What a hot event's admission holds (shared/repositories/admission.py): requests and lease."""
+    from shared.config import get_settings
+    from shared.repositories import admission
+    from shared.repositories.dynamo import deserialize, get_client, pages
+
+    responses = pages(
+        get_client(),
+        "query",
+        TableName=get_settings().waitlist_table,
+        KeyConditionExpression="eventId = :partition",
+        ExpressionAttributeValues={":partition": {"S": admission.partition(event_id)}},
+        ConsistentRead=True,
+    )
+    return [deserialize(item) for response in responses for item in response["Items"]]
+
+
 def register(api: ApiClient, event_id: str, user_id: str) -> ApiResponse:
     return api.post(f"/events/{event_id}/registrations", {"userId": user_id})
 

@@ -16,11 +16,12 @@ from shared.observability import api_handler, logger, metrics
 
 # What this function may do in AWS: tests/unit/test_template.py holds its packaged IAM role to exactly this.
 GRANTS = {
-    "dynamodb:UpdateItem": {"EventsTable", "IdempotencyTable"},
-    "dynamodb:ConditionCheckItem": {"UsersTable"},
+    "dynamodb:UpdateItem": {"EventsTable", "IdempotencyTable", "WaitlistTable"},
+    "dynamodb:ConditionCheckItem": {"EventsTable", "UsersTable"},
     "dynamodb:PutItem": {"IdempotencyTable", "RegistrationsTable", "WaitlistTable"},
-    "dynamodb:GetItem": {"IdempotencyTable"},
-    "dynamodb:DeleteItem": {"IdempotencyTable"},
+    "dynamodb:GetItem": {"EventsTable", "IdempotencyTable", "WaitlistTable"},
+    "dynamodb:DeleteItem": {"IdempotencyTable", "WaitlistTable"},
+    "dynamodb:Query": {"WaitlistTable"},
 }
 
 app = build_app()

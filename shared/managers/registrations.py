@@ -10,7 +10,9 @@ from shared import retry
 from shared.auth import check_owner
 from shared.clock import utc_now
 from shared.config import get_settings
-from shared.errors import EventFullError, NotFoundError, TooManyRequestsError
+from shared.errors import ContendedError, EventFullError, NotFoundError, TooManyRequestsError
+from shared.managers import admission
+from shared.managers.admission import AdmissionManager
 from shared.managers.capacity import CapacityManager
 from shared.managers.waitlist import WaitlistManager
 from shared.models.domain import Page, Registration, WaitlistEntry
@@ -31,11 +33,13 @@ class RegistrationManager:
         waitlist: WaitlistManager,
         capacity: CapacityManager,
         lookups: Lookups,
+        admission: AdmissionManager,
     ) -> None:
         self._repository = repository
         self._waitlist = waitlist
         self._capacity = capacity
         self._lookups = lookups
+        self._admission = admission
 
     def register_user(self, event_id: str, user_id: str) -> Registration | WaitlistEntry:
         """A free seat nobody waits for → confirmed (one transaction). Otherwise the waitlist, when
@@ -45,10 +49,22 @@ class RegistrationManager:
         leave) tries the following one after a jittered wait, without counting it as a failed
         attempt (someone else's join committed: the queue moves). 429 after TRANSACTION_ATTEMPTS
         failed attempts or GIVE_UP_AFTER seconds."""
+        deadline = time.monotonic() + GIVE_UP_AFTER
+        if admission.is_hot(event_id):
+            return self._admission.register(event_id, user_id, deadline)
+        try:
+            return self._register(event_id, user_id, deadline)
+        except ContendedError:
+            if time.monotonic() >= deadline:
+                raise
+        # Other registrations' transactions on the event kept cancelling ours: it is hot.
+        admission.mark_hot(event_id)
+        return self._admission.register(event_id, user_id, deadline)
+
+    def _register(self, event_id: str, user_id: str, deadline: float) -> Registration | WaitlistEntry:
         seen: EventCounters | None = None
         attempts = get_settings().transaction_attempts
         attempt = lost = 0
-        deadline = time.monotonic() + GIVE_UP_AFTER
         while attempt < attempts and time.monotonic() < deadline:
             if seen is None or self._capacity.check_capacity(seen).open_to_newcomer:
                 outcome = self._repository.try_confirm(event_id, user_id, utc_now())
@@ -110,4 +126,6 @@ class RegistrationManager:
 def default() -> RegistrationManager:
     from shared.managers import waitlist
 
-    return RegistrationManager(RegistrationRepository(), waitlist.default(), CapacityManager(), Lookups())
+    return RegistrationManager(
+        RegistrationRepository(), waitlist.default(), CapacityManager(), Lookups(), admission.default()
+    )

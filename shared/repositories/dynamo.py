@@ -70,11 +70,12 @@ class Dynamo(_Client):
             return attribute  # `meta` and the like
         return lambda **params: guarded(lambda: attribute(**params))
 
-    def transact(self, items: list[dict[str, Any]]) -> None:
-        """TransactWriteItems, run again while only contention or throttling cancels it."""
+    def transact(self, items: list[dict[str, Any]], attempts: int | None = None) -> None:
+        """TransactWriteItems, run again while only contention or throttling cancels it (at most
+        `attempts` times; default TRANSACTION_ATTEMPTS)."""
         # The repositories build items as plain dicts; DynamoDB validates their shape.
         typed = cast("list[TransactWriteItemTypeDef]", items)
-        guarded(lambda: retry_transaction(lambda: self.client.transact_write_items(TransactItems=typed)))
+        guarded(lambda: retry_transaction(lambda: self.client.transact_write_items(TransactItems=typed), attempts))
 
 
 class Tables:

@@ -19,7 +19,7 @@ from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
 from shared import retry
 from shared.config import get_settings
-from shared.errors import DomainError, InternalError, ServiceUnavailableError, TooManyRequestsError
+from shared.errors import ContendedError, DomainError, InternalError, ServiceUnavailableError, TooManyRequestsError
 from shared.observability import logger
 
 T = TypeVar("T")
@@ -142,10 +142,11 @@ def retry_later_for(exc: BaseException | None) -> DomainError | None:
     return None
 
 
-def retry_transaction(operation: Callable[[], T]) -> T:
+def retry_transaction(operation: Callable[[], T], attempts: int | None = None) -> T:
     """Runs a transaction, retrying (bounded, with jitter) when it was cancelled only by contention
-    or throttling. Each attempt is all or nothing, so giving up leaves nothing half-applied."""
-    attempts = get_settings().transaction_attempts
+    or throttling. Each attempt is all or nothing, so giving up leaves nothing half-applied.
+    `attempts`: at most that many (default: TRANSACTION_ATTEMPTS)."""
+    attempts = attempts or get_settings().transaction_attempts
     for attempt in range(attempts):
         try:
             return operation()
@@ -153,7 +154,8 @@ def retry_transaction(operation: Callable[[], T]) -> T:
             if error_code(exc) != "TransactionCanceledException" or not is_busy_cancellation(cancellation_reasons(exc)):
                 raise
             if attempt == attempts - 1:
-                raise TooManyRequestsError(BUSY) from exc
+                contended = {r.get("Code") for r in cancellation_reasons(exc)} <= {"TransactionConflict", "None", None}
+                raise (ContendedError if contended else TooManyRequestsError)(BUSY) from exc
             retry.backoff(attempt)
     raise AssertionError("unreachable")
 

@@ -59,7 +59,7 @@ class RegistrationRepository(Tables):
             },
         ]
         try:
-            self._client.transact(items)
+            self._client.transact(items, transactions.DIRECT_ATTEMPTS)
         except DynamoDBError as exc:
             return transactions.no_seat_or_raise(exc, event_id, user_id)
         return Registration(eventId=event_id, userId=user_id, registeredAt=now)

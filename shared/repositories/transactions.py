@@ -27,6 +27,9 @@ ZERO = value(0)
 SEAT_FREE = "(attribute_not_exists(#capacity) OR registeredCount < #capacity)"
 NO_SEAT_FOR_NEWCOMER = "(waitlistCount > :zero OR registeredCount >= #capacity)"
 STATUS_AND_CAPACITY = {"#status": "status", "#capacity": "capacity"}
+# Tries of a registration's own transaction while others' cancel it: past them the event is hot,
+# and the registration goes to admission (shared/managers/admission.py) instead.
+DIRECT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)

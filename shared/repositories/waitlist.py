@@ -91,7 +91,7 @@ class WaitlistRepository(Tables):
             },
         ]
         try:
-            self._client.transact(items)
+            self._client.transact(items, transactions.DIRECT_ATTEMPTS)
         except DynamoDBError as exc:
             return transactions.no_seat_or_raise(exc, event_id, user_id)
         return WaitlistEntry(event_id, user_id, ticket, now, position=seen.waitlistCount + 1)

@@ -24,8 +24,10 @@ from shared.idempotency import HEADER
 from shared.repositories import deletion
 from shared.repositories.dynamo import get_client
 from shared.repositories.failures import MAX_ATTEMPTS
+from shared.repositories.transactions import DIRECT_ATTEMPTS
 from tests.builders import ApiClient, ApiResponse
 from tests.helpers import (
+    admission_items,
     delivered,
     delivered_event_changes,
     invoke_event_changes,
@@ -146,6 +148,8 @@ def faults(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
     monkeypatch.setattr("shared.retry.backoff", lambda attempt, base=0, cap=0: None)
     monkeypatch.setenv("TRANSACTION_ATTEMPTS", str(TRANSACTIONS))
+    # A registration that admission cannot decide gives up (429) after this long.
+    monkeypatch.setattr("shared.managers.registrations.GIVE_UP_AFTER", 0.3)
     get_settings.cache_clear()
     injector = Faults()
     serve = BotocoreStubber.__call__
@@ -199,7 +203,7 @@ class TestTransactions:
         expect(response, outcome, 201, fault)
         state = check_invariants(get_client(), event_id)
         assert len(state["confirmed"]) == (1 if outcome == ABSORBED else 0)
-        self._assert_bounded(faults, fault, outcome)
+        self._assert_bounded_registration(faults, fault, outcome, event_id)
         faults.clear()
         if outcome == EXHAUSTED:
             assert register(api, event_id, user).status == 201
@@ -217,6 +221,7 @@ class TestTransactions:
         expect(response, outcome, 201, fault)
         state = check_invariants(get_client(), event_id)
         assert [w["userId"] for w in state["waitlist"]] == ([waiter] if outcome == ABSORBED else [])
+        self._assert_bounded_registration(faults, fault, outcome, event_id)
         faults.clear()
         if outcome == EXHAUSTED:
             retried = register(api, event_id, waiter)
@@ -307,6 +312,20 @@ class TestTransactions:
         assert invoke_promotion(records) == {"batchItemFailures": []}
         state = check_invariants(get_client(), event_id, quiet=True)
         assert [r["userId"] for r in state["confirmed"]] == [waiter]
+
+    @classmethod
+    def _assert_bounded_registration(cls, faults: Faults, fault: str, outcome: str, event_id: str) -> None:
+        """A registration tries its own transaction DIRECT_ATTEMPTS times while it is cancelled;
+        one cancelled by contention alone then goes to admission, whose transactions (cancelled
+        too, here) it tries until its deadline, then withdraws its request: nothing is left."""
+        if outcome == EXHAUSTED and fault in (CONFLICT, CANCELLED_THROTTLED):
+            if fault == CONFLICT:
+                assert faults.total > DIRECT_ATTEMPTS
+            else:
+                assert faults.total == DIRECT_ATTEMPTS  # throttled: admission would not help
+            assert [item["position"] for item in admission_items(event_id)] in ([], [0])
+        else:
+            cls._assert_bounded(faults, fault, outcome)
 
     @staticmethod
     def _assert_bounded(faults: Faults, fault: str, outcome: str) -> None:

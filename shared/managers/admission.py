@@ -1,0 +1,130 @@
+"""AdmissionManager: a hot event's registrations, decided together (shared/repositories/admission.py).
+
+A registration comes here when its own transaction on the event kept being cancelled by others
+(the event is hot), or when this process saw that happen for the event moments ago. It writes its
+request, then waits for the decision: reading its own request item, and whenever nobody holds the
+event's lease, taking it and deciding the oldest requests itself, a transaction at a time. With its
+deadline past and its request still undecided, it withdraws it (nothing happened: 429)."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from functools import cache
+
+from shared import retry
+from shared.clock import utc_now
+from shared.errors import ConflictError, EventFullError, NotFoundError, TooManyRequestsError
+from shared.models.domain import Registration, WaitlistEntry
+from shared.repositories import admission
+from shared.repositories.admission import AdmissionRepository
+from shared.repositories.keys import CONFIRMED, WAITLISTED
+
+# How long this process sends an event's registrations straight to admission after meeting it busy.
+HOT_FOR = 5.0
+# A leader's lease; renewed before each batch, so one that crashed holds it this long at most.
+LEASE_SECONDS = 2.0
+# How long a leader goes on deciding others' requests once its own is decided.
+LEAD_AFTER_OWN = 1.0
+# s between two reads of one's own request (uniform); every LEASE_EVERY-th read, a try for the
+# lease (a write on one item: few of them, so that a thousand waiting requests do not heat it).
+POLL = (0.05, 0.15)
+LEASE_EVERY = 4
+# Requests read per batch: more than one transaction holds, so that withdrawn or refused ones
+# still leave a full batch.
+READ_AHEAD = 40
+
+
+@cache
+def _hot_until() -> dict[str, float]:
+    """Per process: until when each event met busy is sent straight to admission."""
+    return {}
+
+
+def is_hot(event_id: str) -> bool:
+    return _hot_until().get(event_id, 0.0) > time.monotonic()
+
+
+def mark_hot(event_id: str) -> None:
+    _hot_until()[event_id] = time.monotonic() + HOT_FOR
+
+
+class AdmissionManager:
+    def __init__(self, repository: AdmissionRepository) -> None:
+        self._repository = repository
+
+    def register(self, event_id: str, user_id: str, deadline: float) -> Registration | WaitlistEntry:
+        """Requests a registration and waits for its decision until `deadline` (time.monotonic())."""
+        key = self._repository.request(event_id, user_id)
+        holder = uuid.uuid4().hex  # this request's, should it lead
+        polls = 0
+        while True:
+            found = self._repository.decision(event_id, key)
+            if found is None:
+                raise NotFoundError(f"Event {event_id} not found")  # removed with its event
+            if "decision" in found:
+                return self._answer(event_id, user_id, key, found)
+            if time.monotonic() >= deadline:
+                if self._repository.withdraw(event_id, key):
+                    raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
+                continue  # decided meanwhile: read it
+            if polls % LEASE_EVERY == 0 and self._repository.lease(event_id, holder, LEASE_SECONDS):
+                self._lead(event_id, holder, key, deadline)
+                continue
+            polls += 1
+            time.sleep(random.uniform(*POLL))
+
+    def _lead(self, event_id: str, holder: str, own: int, deadline: float) -> None:
+        """Decides batches of the oldest requests while any wait, until shortly after `own` is
+        decided (or the deadline); then hands the lease back. The lease is renewed before each
+        batch: a leader that stalled past it stops, so two never decide at once for long (and if
+        they do, each transaction's conditions still decide every request once)."""
+        own_decided_at: float | None = None
+        try:
+            while time.monotonic() < deadline:
+                requests = self._repository.pending(event_id, READ_AHEAD)
+                if own_decided_at is None and all(r.stamp != own for r in requests):
+                    own_decided_at = time.monotonic()
+                if not requests or (own_decided_at and time.monotonic() - own_decided_at > LEAD_AFTER_OWN):
+                    return
+                try:
+                    self._decide(event_id, requests)
+                except TooManyRequestsError:
+                    retry.backoff(1)  # busy past a call's retries: read again and go on
+                if not self._repository.lease(event_id, holder, LEASE_SECONDS):
+                    return  # someone else leads now
+        finally:
+            self._repository.release(event_id, holder)
+
+    def _decide(self, event_id: str, requests: list[admission.Request]) -> None:
+        state = self._repository.event(event_id)
+        batch = self._repository.decide(event_id, state, requests, utc_now())
+        for stamp, (decision, details) in batch.refusals.items():
+            self._repository.refuse(event_id, stamp, decision, **details)
+
+    def _answer(self, event_id: str, user_id: str, key: int, found: dict[str, object]) -> Registration | WaitlistEntry:
+        self._repository.forget(event_id, key)
+        decision = found["decision"]
+        at = str(found.get("at", ""))
+        if decision == CONFIRMED:
+            return Registration(eventId=event_id, userId=user_id, registeredAt=at)
+        if decision == WAITLISTED:
+            return WaitlistEntry(event_id, user_id, int(found["ticket"]), at, position=int(found["queuePosition"]))  # type: ignore[call-overload]
+        if decision == admission.FULL:
+            raise EventFullError()
+        if decision == admission.CLOSED:
+            raise ConflictError(f"Event {event_id} is not open for registration (status: {found.get('eventStatus')})")
+        if decision == admission.GONE:
+            raise NotFoundError(f"Event {event_id} not found")
+        if decision == admission.NO_USER:
+            raise NotFoundError(f"User {user_id} not found")
+        if decision == admission.ALREADY:
+            where = "on the waitlist" if found.get("existing") == WAITLISTED else "registered"
+            raise ConflictError(f"User {user_id} is already {where} for event {event_id}")
+        raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
+
+
+@cache
+def default() -> AdmissionManager:
+    return AdmissionManager(AdmissionRepository())
