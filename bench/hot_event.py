@@ -264,6 +264,167 @@ def sharded_design(requests: int, capacity: int, rate: float, shards: int) -> di
     )
 
 
+def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, transaction_ms: float) -> dict[str, Any]:
+    """The shipped code under a real burst: `requests` registrations for one event from `threads`
+    threads at once, against the embedded DynamoDB server in AWS limits mode with transactions
+    holding their items `transaction_ms` (so they truly overlap: one that meets another on an item
+    is cancelled, as DynamoDB does). RegistrationManager.register_user as the register function
+    calls it: its own transaction first, then admission (shared/managers/admission.py)."""
+    import subprocess
+    import sys
+    import threading
+    import time
+    import uuid
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    from bench.common import ROOT, percentile
+    from local import config
+    from local.config import FAKE_AWS
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "local.dynamodb", "--port", str(port), "--limits", f"transaction_ms={transaction_ms}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = _wait_for(port)
+        os.environ.update(FAKE_AWS)
+        os.environ.update(dict(config.environment().items()))
+        os.environ.update(DYNAMODB_ENDPOINT=endpoint, POWERTOOLS_LOG_LEVEL="ERROR")
+        from shared.errors import DomainError, EventFullError, TooManyRequestsError
+        from shared.managers import events, registrations
+        from shared.managers import waitlist as waitlists
+        from shared.models.domain import Registration, WaitlistEntry
+        from shared.models.requests import EventCreate
+        from shared.repositories.dynamo import get_client
+        from tests.helpers import reset_process_caches
+        from tests.invariants import check_invariants
+
+        reset_process_caches()
+        client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        config.create_tables(client)
+        users = _users(client, config.load()["custom"]["tables"]["users"], requests)
+        event_id = f"hot-{uuid.uuid4().hex[:6]}"
+        with contextlib.redirect_stdout(io.StringIO()):
+            events.default().create(
+                EventCreate.model_validate(
+                    {
+                        "eventId": event_id,
+                        "title": "Hot",
+                        "date": "2026-12-01",
+                        "location": "Hall A",
+                        "organizer": "Ada",
+                        "capacity": capacity,
+                        "waitlistEnabled": waitlist,
+                    }
+                )
+            )
+        lock = threading.Lock()
+        calls: Counter[str] = Counter()
+        transactions: Counter[str] = Counter()
+
+        def count(model: Any, **_: Any) -> None:
+            with lock:
+                calls[model.name] += 1
+
+        def outcome(model: Any, parsed: Any, **_: Any) -> None:
+            if model.name == "TransactWriteItems":
+                reasons = {r.get("Code") for r in parsed.get("CancellationReasons") or []} - {"None"}
+                with lock:
+                    transactions["committed" if "Error" not in parsed else "/".join(sorted(reasons)) or "error"] += 1
+
+        get_client().meta.events.register("before-call.dynamodb", count)
+        get_client().meta.events.register("after-call.dynamodb", outcome)
+        manager = registrations.default()
+        latencies: list[float] = []
+
+        def register(user: str) -> Any:
+            started = time.monotonic()
+            try:
+                answer: Any = manager.register_user(event_id, user)
+            except DomainError as exc:
+                answer = exc
+            with lock:
+                latencies.append(time.monotonic() - started)
+            return answer
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(threads) as pool:
+            answers = list(pool.map(register, users))
+        elapsed = time.monotonic() - started
+        confirmed = sum(isinstance(a, Registration) for a in answers)
+        told = {user: a.position for user, a in zip(users, answers, strict=True) if isinstance(a, WaitlistEntry)}
+        listed: dict[str, int] = {}
+        cursor = None
+        while True:
+            page = waitlists.default().list_for_event(event_id, 100, cursor)
+            listed.update({entry["userId"]: entry["position"] for entry in page.items})
+            cursor = page.cursor
+            if not cursor:
+                break
+        try:
+            check_invariants(client, event_id, quiet=True)
+            invariants = "hold"
+        except AssertionError as exc:
+            invariants = f"VIOLATED: {exc}"
+        others = Counter(
+            type(a).__name__
+            for a in answers
+            if isinstance(a, DomainError) and not isinstance(a, EventFullError | TooManyRequestsError)
+        )
+        return {
+            "scenario": f"shipped, waitlist {'on' if waitlist else 'off'}",
+            "requests": requests,
+            "capacity": capacity,
+            "threads": threads,
+            "transaction_ms": transaction_ms,
+            "elapsed_s": elapsed,
+            "requests_per_s": requests / elapsed,
+            "confirmed": confirmed,
+            "waitlisted": len(told),
+            "full_409": sum(isinstance(a, EventFullError) for a in answers),
+            "gave_up_429": sum(isinstance(a, TooManyRequestsError) for a in answers),
+            "other_errors": dict(others),
+            "positions_exact": sorted(told.values()) == list(range(1, len(told) + 1)) and told == listed,
+            "invariants": invariants,
+            "admission_requests": calls["PutItem"],  # the only single PutItem a registration makes
+            "latency_p50_s": percentile(latencies, 0.5),
+            "latency_p99_s": percentile(latencies, 0.99),
+            "calls": dict(calls),
+            "transactions": dict(transactions),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int) -> str:
+    import socket
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the embedded DynamoDB did not start on port {port}")
+
+
 def _report(
     name: str,
     items: int,
@@ -294,7 +455,13 @@ def _report(
     }
 
 
-def run(requests: int, capacity: int, shards: int) -> dict[str, Any]:
+def run(
+    requests: int, capacity: int, shards: int, threads: int, transaction_ms: float, shipped: int | None = None
+) -> dict[str, Any]:
+    shipped_requests = shipped or requests
+    bursts = [
+        shipped_burst(shipped_requests, capacity, waitlist, threads, transaction_ms) for waitlist in (False, True)
+    ]
     in_process_dynamodb()
     from moto import mock_aws
 
@@ -311,7 +478,7 @@ def run(requests: int, capacity: int, shards: int) -> dict[str, Any]:
                 scenarios.append(current_design(max(requests // 5, 10), capacity, rate))
             else:
                 scenarios.append(sharded_design(requests, capacity, rate, shards))
-    return {"tau_s": TAU, "scenarios": scenarios}
+    return {"tau_s": TAU, "scenarios": scenarios, "bursts": bursts}
 
 
 def main() -> None:
@@ -319,9 +486,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--capacity", type=int, default=1_000)
     parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=64, help="registrations in flight at once (shipped burst)")
+    parser.add_argument("--transaction-ms", type=float, default=10.0, help="how long a transaction holds its items")
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
-    write_json(args.json, run(args.requests, args.capacity, args.shards))
+    write_json(args.json, run(args.requests, args.capacity, args.shards, args.threads, args.transaction_ms))
 
 
 if __name__ == "__main__":

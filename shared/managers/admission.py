@@ -15,11 +15,13 @@ from functools import cache
 
 from shared import retry
 from shared.clock import utc_now
-from shared.errors import ConflictError, EventFullError, NotFoundError, TooManyRequestsError
+from shared.errors import EventFullError, NotFoundError, TooManyRequestsError
+from shared.managers.capacity import CapacityManager
 from shared.models.domain import Registration, WaitlistEntry
-from shared.repositories import admission
+from shared.models.fields import OPEN_STATUSES
+from shared.repositories import admission, transactions
 from shared.repositories.admission import AdmissionRepository
-from shared.repositories.keys import CONFIRMED, WAITLISTED
+from shared.repositories.keys import CONFIRMED, WAITLISTED, is_live
 
 # How long this process sends an event's registrations straight to admission after meeting it busy.
 HOT_FOR = 5.0
@@ -55,7 +57,12 @@ class AdmissionManager:
         self._repository = repository
 
     def register(self, event_id: str, user_id: str, deadline: float) -> Registration | WaitlistEntry:
-        """Requests a registration and waits for its decision until `deadline` (time.monotonic())."""
+        """Requests a registration and waits for its decision until `deadline` (time.monotonic()).
+        What one read can answer is answered from it, without a request: the event or the user
+        missing, the user already registered or waiting, the event closed, or full with no
+        waitlist (a sold-out hot event's latecomers cost one read each)."""
+        mark_hot(event_id)  # for as long as registrations come here
+        self._refuse_from_a_read(event_id, user_id)
         key = self._repository.request(event_id, user_id)
         holder = uuid.uuid4().hex  # this request's, should it lead
         polls = 0
@@ -103,6 +110,20 @@ class AdmissionManager:
         for stamp, (decision, details) in batch.refusals.items():
             self._repository.refuse(event_id, stamp, decision, **details)
 
+    def _refuse_from_a_read(self, event_id: str, user_id: str) -> None:
+        event, user_exists, registration = self._repository.look(event_id, user_id)
+        if not is_live(event):
+            raise NotFoundError(f"Event {event_id} not found")
+        if not user_exists:
+            raise NotFoundError(f"User {user_id} not found")
+        if registration is not None:
+            raise transactions.already(event_id, user_id, registration.get("status"))
+        seen = transactions.counters(event)  # type: ignore[arg-type]
+        if seen.status not in OPEN_STATUSES:
+            raise transactions.not_open(event_id, seen.status)
+        if not CapacityManager().check_capacity(seen).open_to_newcomer and not seen.waitlistEnabled:
+            raise EventFullError()
+
     def _answer(self, event_id: str, user_id: str, key: int, found: dict[str, object]) -> Registration | WaitlistEntry:
         self._repository.forget(event_id, key)
         decision = found["decision"]
@@ -114,14 +135,13 @@ class AdmissionManager:
         if decision == admission.FULL:
             raise EventFullError()
         if decision == admission.CLOSED:
-            raise ConflictError(f"Event {event_id} is not open for registration (status: {found.get('eventStatus')})")
+            raise transactions.not_open(event_id, str(found.get("eventStatus")))
         if decision == admission.GONE:
             raise NotFoundError(f"Event {event_id} not found")
         if decision == admission.NO_USER:
             raise NotFoundError(f"User {user_id} not found")
         if decision == admission.ALREADY:
-            where = "on the waitlist" if found.get("existing") == WAITLISTED else "registered"
-            raise ConflictError(f"User {user_id} is already {where} for event {event_id}")
+            raise transactions.already(event_id, user_id, str(found.get("existing")))
         raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
 
 

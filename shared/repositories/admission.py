@@ -23,7 +23,7 @@ from typing import Any
 
 from shared.models.fields import OPEN_STATUSES
 from shared.repositories import keys, queue, transactions
-from shared.repositories.dynamo import Tables, deserialize, pages, serialize, value
+from shared.repositories.dynamo import Tables, batch_get, deserialize, pages, serialize, value
 from shared.repositories.failures import DynamoDBError
 from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registration_key
 from shared.repositories.transactions import ONE
@@ -39,6 +39,11 @@ EXPIRES_AFTER = 60  # s: a request item nobody removed goes with TTL after this
 STALE_AFTER = 30.0
 # Decisions a request ends with besides a seat or a waitlist entry.
 FULL, CLOSED, GONE, NO_USER, ALREADY, EXPIRED = "full", "closed", "gone", "no_user", "already", "expired"
+
+
+_EVENT_ATTRIBUTES = (
+    "eventId, #status, #capacity, registeredCount, waitlistCount, waitlistEnabled, waitlistSeq, generation, deleting"
+)
 
 
 def _now_ms() -> int:
@@ -181,6 +186,22 @@ class AdmissionRepository(Tables):
                 if len(found) >= limit:
                     return found
         return found
+
+    def look(self, event_id: str, user_id: str) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
+        """One read (no write, so no conflict on a hot event): the event, whether the user
+        exists, and the user's registration or waitlist marker for it."""
+        found = batch_get(
+            self._client,
+            {
+                self._events: [event_key(event_id)],
+                self._users: [keys.user_key(user_id)],
+                self._registrations: [registration_key(event_id, user_id)],
+            },
+            {self._users: "userId", self._registrations: "#status", self._events: _EVENT_ATTRIBUTES},
+        )
+        event = found[self._events][0] if found[self._events] else None
+        registration = found[self._registrations][0] if found[self._registrations] else None
+        return event, bool(found[self._users]), deserialize(registration) if registration else None
 
     def event(self, event_id: str) -> EventState:
         response = self._client.get_item(TableName=self._events, Key=event_key(event_id), ConsistentRead=True)

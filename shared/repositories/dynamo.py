@@ -156,8 +156,8 @@ def batch_get(
     client: Any, keys_by_table: dict[str, list[dict[str, Any]]], projections: dict[str, str]
 ) -> dict[str, list[dict[str, Any]]]:
     """BatchGetItem over several tables, 100 keys a call, strongly consistent, retrying unprocessed
-    keys with backoff (a 429 once BATCH_ATTEMPTS rounds left some). A projection naming `#name`
-    reads the attribute `name` (a reserved word)."""
+    keys with backoff (a 429 once BATCH_ATTEMPTS rounds left some). A projection naming `#word`
+    reads the attribute `word` (reserved words: name, status, capacity)."""
     pending = [(table, key) for table, keys in keys_by_table.items() for key in _unique(keys)]
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
     attempt = 0
@@ -169,8 +169,8 @@ def batch_get(
             entry["Keys"].append(key)
             if table in projections:
                 entry["ProjectionExpression"] = projections[table]
-                if "#name" in projections[table]:
-                    entry["ExpressionAttributeNames"] = {"#name": "name"}
+                if names := _PLACEHOLDER.findall(projections[table]):
+                    entry["ExpressionAttributeNames"] = {f"#{name}": name for name in names}
         response = client.batch_get_item(RequestItems=request)
         for table, items in response.get("Responses", {}).items():
             found[table].extend(items)
@@ -194,6 +194,7 @@ def _unique(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # The only numeric key attribute of the data model (Waitlist's sort key); every other key is a string.
 _NUMERIC_KEYS = frozenset({"position"})
 _NUMBER = re.compile(r"-?[0-9]{1,38}")
+_PLACEHOLDER = re.compile(r"#(\w+)")
 _PARTITION_CONDITION = re.compile(r"\s*(#?\w+)\s*=\s*(:\w+)")
 
 

@@ -124,12 +124,19 @@ def no_seat_or_raise(exc: DynamoDBError, event_id: str, user_id: str) -> EventCo
     if exc.failed(1):
         raise NotFoundError(f"User {user_id} not found") from exc
     if exc.failed(2):
-        existing = deserialize(exc.old_item(2) or {}).get("status")
-        where = "on the waitlist" if existing == WAITLISTED else "registered"
-        raise ConflictError(f"User {user_id} is already {where} for event {event_id}") from exc
+        raise already(event_id, user_id, deserialize(exc.old_item(2) or {}).get("status")) from exc
     if not exc.failed(0):
         raise exc
     found = counters(event_item)  # type: ignore[arg-type]
     if found.status not in OPEN_STATUSES:
-        raise ConflictError(f"Event {event_id} is not open for registration (status: {found.status})") from exc
+        raise not_open(event_id, found.status) from exc
     return found
+
+
+def already(event_id: str, user_id: str, status: str | None) -> ConflictError:
+    where = "on the waitlist" if status == WAITLISTED else "registered"
+    return ConflictError(f"User {user_id} is already {where} for event {event_id}")
+
+
+def not_open(event_id: str, status: str | None) -> ConflictError:
+    return ConflictError(f"Event {event_id} is not open for registration (status: {status})")
