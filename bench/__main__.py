@@ -31,7 +31,18 @@ FULL = {
     "cold": ["--runs", "11"],
     "warm": ["--calls", "1000"],
     "load": ["--registrations", "500", "--clients", "500", "--capacity", "100", "--unregistrations", "100"],
-    "hot_event": ["--requests", "10000", "--capacity", "1000", "--shards", "20"],
+    "hot_event": [
+        "--requests",
+        "10000",
+        "--capacity",
+        "1000",
+        "--shards",
+        "20",
+        "--threads",
+        "64",
+        "--transaction-ms",
+        "10",
+    ],
     "package": ["--runs", "11"],
     "positions": ["--lengths", "1000", "20000"],
 }
@@ -39,11 +50,12 @@ SMOKE = {
     "cold": ["--runs", "1", "--only", "health", "register"],
     "warm": ["--calls", "3"],
     "load": ["--registrations", "12", "--clients", "12", "--capacity", "4", "--unregistrations", "2"],
-    "hot_event": ["--requests", "50", "--capacity", "10", "--shards", "4"],
+    "hot_event": ["--requests", "50", "--capacity", "10", "--shards", "4", "--threads", "16", "--transaction-ms", "10"],
     "package": ["--runs", "1", "--only", "register"],
     "positions": ["--lengths", "120"],
 }
-GROUPS = [("cold", "package"), ("warm", "hot_event"), ("load",), ("positions",)]
+# Two at a time only where neither is CPU-bound for long: the hot-event burst saturates both cores.
+GROUPS = [("cold", "package"), ("warm",), ("load",), ("positions",), ("hot_event",)]
 PROFILED = ["functions.registrations.register", "bench.baselines.monolith"]
 
 
@@ -198,7 +210,34 @@ def load_section(load: dict[str, Any]) -> list[str]:
 
 def hot_section(hot: dict[str, Any]) -> list[str]:
     lines = [
-        f"moto + injected busy cancellations (τ = {hot['tau_s'] * 1000:.0f} ms); backoff recorded, not slept.",
+        "**The shipped code in a burst.** `RegistrationManager.register_user` (its own transaction, then "
+        "admission: docs/scaling.md) from many threads at once against the embedded DynamoDB server in "
+        "AWS limits mode, each transaction holding its items for a while so that transactions truly "
+        "overlap (one that meets another on an item is cancelled, as DynamoDB does). *Answered* counts "
+        "every response; positions are checked against the event's waitlist as listed after, and "
+        "every invariant of SPEC.md against what is stored. Requests/s are this 2-core machine's "
+        "(client threads and the server share it), not DynamoDB's.",
+        "",
+        "| scenario | requests | seats | threads | transaction holds (ms) | 201 confirmed | 201 waitlisted "
+        "| 409 full | 429 | other errors | positions 1..n as listed | invariants | via admission "
+        "| direct tx cancelled by others | leader tx committed | requests/s | p50 / p99 (s) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|---|--:|--:|--:|--:|---|",
+    ]
+    for b in hot.get("bursts", []):
+        tx = b["transactions"]
+        lines.append(
+            f"| {b['scenario']} | {b['requests']:,} | {b['capacity']:,} | {b['threads']} | {b['transaction_ms']:.0f} "
+            f"| {b['confirmed']:,} | {b['waitlisted']:,} | {b['full_409']:,} | {b['gave_up_429']} "
+            f"| {b['other_errors'] or 'none'} | {'exact' if b['positions_exact'] else 'NOT EXACT'} | {b['invariants']} "
+            f"| {b['admission_requests']:,} | {tx.get('TransactionConflict', 0):,} | {b['leader_commits']:,} "
+            f"| {b['requests_per_s']:.0f} | {b['latency_p50_s']:.2f} / {b['latency_p99_s']:.2f} |"
+        )
+    lines += [
+        "",
+        "**The model** (one request at a time on moto, busy cancellations injected at the rate the load "
+        f"per item implies, τ = {hot['tau_s'] * 1000:.0f} ms; backoff recorded, not slept): one counter item "
+        "without admission (the design before it: a registration only retries its own transaction), and "
+        "the sharded-seat prototype (not shipped).",
         "",
         "| scenario | requests | seats | injected busy rate | 201 | 409 full | gave up (429) | attempts | conflicted "
         "| retried | registered | overbooked |",

@@ -98,6 +98,7 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
     from shared import retry
     from shared.errors import EventFullError, RetryLaterError
     from shared.managers import events, registrations
+    from shared.repositories import transactions
     from shared.repositories.dynamo import get_client
     from tests.helpers import reset_process_caches
 
@@ -125,12 +126,16 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
     sleep = SimulatedSleep()
     real_time = retry.time
     retry.time = sleep  # type: ignore[assignment]
+    # The design before admission: a registration only ever retries its own transaction
+    # (TRANSACTION_ATTEMPTS times), so this model shows what one counter item sustains alone.
+    direct_attempts = transactions.DIRECT_ATTEMPTS
+    transactions.DIRECT_ATTEMPTS = None  # type: ignore[assignment]
     counts = {"201": 0, "409": 0, "gave up": 0}
     try:
         manager = registrations.default()
         for user in users:
             try:
-                manager.register_user("hot", user)
+                manager._register("hot", user, deadline=float("inf"))
                 counts["201"] += 1
             except EventFullError:
                 counts["409"] += 1
@@ -138,10 +143,11 @@ def current_design(requests: int, capacity: int, rate_per_item: float) -> dict[s
                 counts["gave up"] += 1
     finally:
         retry.time = real_time
+        transactions.DIRECT_ATTEMPTS = direct_attempts
     event = client.get_item(TableName=config.load()["custom"]["tables"]["events"], Key={"eventId": {"S": "hot"}})
     registered = int(event["Item"]["registeredCount"]["N"])
     return _report(
-        f"today: 1 counter item, {rate_per_item:.0f} tx/s",
+        f"model: 1 counter item, no admission, {rate_per_item:.0f} tx/s",
         1,
         rate_per_item,
         injector,
@@ -332,11 +338,21 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
             with lock:
                 calls[model.name] += 1
 
-        def outcome(model: Any, parsed: Any, **_: Any) -> None:
+        def outcome(model: Any, parsed: Any, context: Any, **_: Any) -> None:
             if model.name == "TransactWriteItems":
                 reasons = {r.get("Code") for r in parsed.get("CancellationReasons") or []} - {"None"}
                 with lock:
                     transactions["committed" if "Error" not in parsed else "/".join(sorted(reasons)) or "error"] += 1
+                    if "Error" not in parsed and context.get("leader"):
+                        transactions["leader committed"] += 1
+
+        def leader(params: Any, context: Any, model: Any, **_: Any) -> None:
+            # A leader's transaction decides requests: it updates items of the admission partition.
+            if model.name == "TransactWriteItems":
+                keys = [item.get("Update", {}).get("Key", {}).get("eventId", {}) for item in params["TransactItems"]]
+                context["leader"] = any(str(key.get("S", "")).endswith("#admission") for key in keys)
+
+        get_client().meta.events.register("provide-client-params.dynamodb", leader)
 
         get_client().meta.events.register("before-call.dynamodb", count)
         get_client().meta.events.register("after-call.dynamodb", outcome)
@@ -393,6 +409,7 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
             "positions_exact": sorted(told.values()) == list(range(1, len(told) + 1)) and told == listed,
             "invariants": invariants,
             "admission_requests": calls["PutItem"],  # the only single PutItem a registration makes
+            "leader_commits": transactions["leader committed"],
             "latency_p50_s": percentile(latencies, 0.5),
             "latency_p99_s": percentile(latencies, 0.99),
             "calls": dict(calls),

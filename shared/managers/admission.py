@@ -29,9 +29,11 @@ HOT_FOR = 5.0
 LEASE_SECONDS = 2.0
 # How long a leader goes on deciding others' requests once its own is decided.
 LEAD_AFTER_OWN = 1.0
-# s between two reads of one's own request (uniform); every LEASE_EVERY-th read, a try for the
-# lease (a write on one item: few of them, so that a thousand waiting requests do not heat it).
-POLL = (0.05, 0.15)
+# s between two reads of one's own request: jittered, growing by half each time up to POLL_MAX (a
+# long wait means a long queue, read less often); every LEASE_EVERY-th read, a try for the lease (a
+# write on one item: few of them, so that a thousand waiting requests do not heat it).
+POLL = 0.05
+POLL_MAX = 0.4
 LEASE_EVERY = 4
 # Requests read per batch: more than one transaction holds, so that withdrawn or refused ones
 # still leave a full batch.
@@ -80,14 +82,18 @@ class AdmissionManager:
                 self._lead(event_id, holder, key, deadline)
                 continue
             polls += 1
-            time.sleep(random.uniform(*POLL))
+            time.sleep(random.uniform(0.5, 1.0) * min(POLL_MAX, POLL * 1.5**polls))
 
     def _lead(self, event_id: str, holder: str, own: int, deadline: float) -> None:
         """Decides batches of the oldest requests while any wait, until shortly after `own` is
-        decided (or the deadline); then hands the lease back. The lease is renewed before each
-        batch: a leader that stalled past it stops, so two never decide at once for long (and if
-        they do, each transaction's conditions still decide every request once)."""
+        decided (or the deadline); then hands the lease back. After a batch commits, the next one
+        starts from the counters it left (its condition still checks them); after anything else,
+        from a fresh read. The lease is renewed each half-lease: a leader that stalled past it
+        stops, so two never decide at once for long (and if they do, each transaction's
+        conditions still decide every request once)."""
         own_decided_at: float | None = None
+        renewed = time.monotonic()
+        state: admission.EventState | None = None
         try:
             while time.monotonic() < deadline:
                 requests = self._repository.pending(event_id, READ_AHEAD)
@@ -96,19 +102,25 @@ class AdmissionManager:
                 if not requests or (own_decided_at and time.monotonic() - own_decided_at > LEAD_AFTER_OWN):
                     return
                 try:
-                    self._decide(event_id, requests)
+                    state = self._decide(event_id, state or self._repository.event(event_id), requests)
                 except TooManyRequestsError:
+                    state = None
                     retry.backoff(1)  # busy past a call's retries: read again and go on
-                if not self._repository.lease(event_id, holder, LEASE_SECONDS):
-                    return  # someone else leads now
+                if time.monotonic() - renewed > LEASE_SECONDS / 2:
+                    if not self._repository.lease(event_id, holder, LEASE_SECONDS):
+                        return  # someone else leads now
+                    renewed = time.monotonic()
         finally:
             self._repository.release(event_id, holder)
 
-    def _decide(self, event_id: str, requests: list[admission.Request]) -> None:
-        state = self._repository.event(event_id)
+    def _decide(
+        self, event_id: str, state: admission.EventState, requests: list[admission.Request]
+    ) -> admission.EventState | None:
+        """One batch; returns the event's state after it, or None when it must be read again."""
         batch = self._repository.decide(event_id, state, requests, utc_now())
         for stamp, (decision, details) in batch.refusals.items():
             self._repository.refuse(event_id, stamp, decision, **details)
+        return None if batch.state_changed else batch.after()
 
     def _refuse_from_a_read(self, event_id: str, user_id: str) -> None:
         event, user_exists, registration = self._repository.look(event_id, user_id)
@@ -138,8 +150,6 @@ class AdmissionManager:
             raise transactions.not_open(event_id, str(found.get("eventStatus")))
         if decision == admission.GONE:
             raise NotFoundError(f"Event {event_id} not found")
-        if decision == admission.NO_USER:
-            raise NotFoundError(f"User {user_id} not found")
         if decision == admission.ALREADY:
             raise transactions.already(event_id, user_id, str(found.get("existing")))
         raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")

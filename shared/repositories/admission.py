@@ -29,8 +29,8 @@ from shared.repositories.keys import CONFIRMED, WAITLISTED, event_key, registrat
 from shared.repositories.transactions import ONE
 
 LEASE = 0  # the lease item's sort key; requests sort after it by arrival stamp
-# Items of one batch: the event's update, then per request its decision (1), and for a seat the
-# user check and the registration (3 in all), for the waitlist also the entry (4): ≤ 100 actions.
+# Actions of one batch: the event's update, then per request its decision and registration (a seat:
+# 2), and for the waitlist also the entry (3): ≤ 100 actions.
 TRANSACTION_ACTIONS = 100
 # Tries of a batch's transaction while others on the event cancel it (then the leader reads again).
 LEADER_ATTEMPTS = 5
@@ -38,7 +38,7 @@ EXPIRES_AFTER = 60  # s: a request item nobody removed goes with TTL after this
 # Request items older than this are refused undecided ("expired"): their requester has given up.
 STALE_AFTER = 30.0
 # Decisions a request ends with besides a seat or a waitlist entry.
-FULL, CLOSED, GONE, NO_USER, ALREADY, EXPIRED = "full", "closed", "gone", "no_user", "already", "expired"
+FULL, CLOSED, GONE, ALREADY, EXPIRED = "full", "closed", "gone", "already", "expired"
 
 
 _EVENT_ATTRIBUTES = (
@@ -298,16 +298,17 @@ class Batch:
 
     def _actions(self, request: Request, decision: dict[str, Any]) -> list[dict[str, Any]]:
         """The request's decision, and what a lone registration's transaction would check or
-        write beside the event: the user exists, is not yet registered or waiting (so a refusal
-        says "already registered" before "full", as it does without admission), and its
-        registration (and waitlist entry)."""
+        write beside the event: the user is not yet registered or waiting (so a refusal says
+        "already registered" before "full", as it does without admission), and its registration
+        (and waitlist entry). That the user exists was read before the request was written, and a
+        user is never deleted (there is no such route), so no ConditionCheck of it is repeated here:
+        a join is 3 actions, a seat 2, and a transaction decides up to 33 joins or 49 seats."""
         repository = self._repository
         actions: list[dict[str, Any]] = [{"Update": repository._decide(self._event_id, request.stamp, decision)}]
         kind = decision["decision"]
         if kind in (GONE, EXPIRED):
             return actions
         user = request.user_id
-        actions.append(transactions.user_exists(repository._users, user))
         if kind not in (CONFIRMED, WAITLISTED):
             actions.append(
                 {
@@ -420,6 +421,18 @@ class Batch:
             }
         }
 
+    def after(self) -> EventState:
+        """The event as this batch's commit left it (for the next batch, whose own condition
+        still checks that nothing else changed it meanwhile)."""
+        if self._seen is None or self.state_changed:
+            return self._state
+        moved = {"registeredCount": self.registered, "waitlistCount": self.waiting, "waitlistSeq": self.seq}
+        return EventState({**self._state.item, **{k: value(v) for k, v in moved.items()}})  # type: ignore[dict-item]
+
+    @property
+    def state_changed(self) -> bool:
+        return self.event_changed or not self.decided
+
     def commit(self) -> Batch:
         if not self.decided:
             return self
@@ -446,7 +459,5 @@ class Batch:
             elif action["TableName"] == registrations:
                 existing = deserialize(exc.old_item(index) or {}).get("status")
                 self.refusals[owner.stamp] = (ALREADY, {"existing": existing or CONFIRMED})
-            elif action["TableName"] == self._repository._users:
-                self.refusals[owner.stamp] = (NO_USER, {})
         if not (self.event_changed or self.refusals or self.withdrawn):
             raise exc
