@@ -22,6 +22,7 @@ GRANTS = {
     "dynamodb:GetItem": {"EventsTable", "IdempotencyTable", "WaitlistTable"},
     "dynamodb:DeleteItem": {"IdempotencyTable", "WaitlistTable"},
     "dynamodb:Query": {"WaitlistTable"},
+    "dynamodb:BatchGetItem": {"EventsTable", "RegistrationsTable", "UsersTable"},
 }
 
 app = build_app()
