@@ -54,6 +54,11 @@ def mark_hot(event_id: str) -> None:
     _hot_until()[event_id] = time.monotonic() + HOT_FOR
 
 
+def reset() -> None:
+    """Forgets which events were hot (as a fresh process would)."""
+    _hot_until().clear()
+
+
 class AdmissionManager:
     def __init__(self, repository: AdmissionRepository) -> None:
         self._repository = repository

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from local import config
 from local.dynamodb import install_fast_transactions
-from shared.managers import waitlist
+from shared.managers import admission, waitlist
 from shared.repositories.dynamo import get_client
 from tests.builders import ApiClient
 from tests.helpers import reset_process_caches
@@ -112,6 +112,16 @@ class RegistrationMachine(RuleBasedStateMachine):
         # Nobody moves up in the PUT itself: the eventChanges function promotes from the Events
         # stream afterwards (the `promote` rule), and until then a newcomer still queues behind
         # whoever waits (docs/data-model.md, "update event").
+
+    @rule()
+    def heat(self) -> None:
+        """The event turns hot for this process: registrations go through admission
+        (shared/managers/admission.py) for a while, and must get exactly the same answers."""
+        admission.mark_hot(self.event_id)
+
+    @rule()
+    def cool(self) -> None:
+        admission.reset()
 
     @rule(enabled=st.booleans())
     def toggle_waitlist(self, enabled: bool) -> None:
