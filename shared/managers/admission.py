@@ -25,7 +25,7 @@ from shared.repositories.keys import CONFIRMED, WAITLISTED, is_live
 
 # How long this process sends an event's registrations straight to admission after meeting it busy.
 HOT_FOR = 5.0
-# A leader's lease; renewed before each batch, so one that crashed holds it this long at most.
+# A leader's lease, renewed each half-lease while it leads: one that crashed holds it this long at most.
 LEASE_SECONDS = 2.0
 # How long a leader goes on deciding others' requests once its own is decided.
 LEAD_AFTER_OWN = 1.0

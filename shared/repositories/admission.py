@@ -246,9 +246,7 @@ class Batch:
         self._event_id = event_id
         self._state = state
         self._now = now
-        data = deserialize(state.item) if state.item else {}
         self._seen = transactions.counters(state.item) if state.live else None  # type: ignore[arg-type]
-        self._data = data
         counters = self._seen
         self.registered = counters.registeredCount if counters else 0
         self.waiting = counters.waitlistCount if counters else 0
