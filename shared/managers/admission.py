@@ -23,8 +23,11 @@ from shared.repositories import admission, transactions
 from shared.repositories.admission import AdmissionRepository
 from shared.repositories.keys import CONFIRMED, WAITLISTED, is_live
 
-# How long this process sends an event's registrations straight to admission after meeting it busy.
-HOT_FOR = 5.0
+# How long this process sends an event's registrations straight to admission after meeting it busy
+# (extended by each one that goes there). Long, because every registration that tries its own
+# transaction first touches the event item, and so may cancel the leader's transaction: at 1,000
+# registrations/s over ~1,000 warm Lambdas, each tries its own once per HOT_FOR at most.
+HOT_FOR = 30.0
 # A leader's lease, renewed each half-lease while it leads: one that crashed holds it this long at most.
 LEASE_SECONDS = 2.0
 # How long a leader goes on deciding others' requests once its own is decided.
