@@ -11,31 +11,12 @@ from typing import Any
 import pytest
 
 from shared.errors import DomainError, EventFullError
-from shared.managers import admission, events, registrations
+from shared.managers import admission, registrations
 from shared.models.domain import Registration, WaitlistEntry
-from shared.models.requests import EventCreate
-from tests.concurrency.test_races import attempt, full_waitlist, new_users
+from tests.concurrency.test_races import attempt, full_waitlist, new_event, new_users
 from tests.invariants import check_invariants
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.aws_limits(transaction_ms=30)]
-
-
-def hot_event(capacity: int, waitlist: bool) -> str:
-    import uuid
-
-    event_id = f"hot-{uuid.uuid4().hex[:8]}"
-    events.default().create(
-        EventCreate(
-            eventId=event_id,
-            title="Hot",
-            date="2026-12-01",
-            location="L",
-            organizer="O",
-            capacity=capacity,
-            waitlistEnabled=waitlist,
-        )
-    )
-    return event_id
 
 
 def burst(event_id: str, people: list[str], threads: int = 48) -> dict[str, Any]:
@@ -48,7 +29,7 @@ def burst(event_id: str, people: list[str], threads: int = 48) -> dict[str, Any]
 @pytest.mark.parametrize("waitlist", [True, False])
 def test_a_burst_on_one_event_is_answered_without_giving_up(live_dynamodb: Any, waitlist: bool) -> None:
     # Given 20 seats and 160 people pressing "register" at once, transactions holding the event 30 ms
-    event_id = hot_event(capacity=20, waitlist=waitlist)
+    event_id = new_event(capacity=20, waitlist=waitlist)
     people = new_users(160)
 
     outcomes = burst(event_id, people)

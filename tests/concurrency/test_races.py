@@ -19,7 +19,7 @@ from tests.invariants import check_invariants
 pytestmark = pytest.mark.concurrency
 
 
-def new_event(capacity: int) -> str:
+def new_event(capacity: int, waitlist: bool = True) -> str:
     event_id = f"race-{uuid.uuid4().hex[:8]}"
     events.default().create(
         EventCreate(
@@ -29,7 +29,7 @@ def new_event(capacity: int) -> str:
             location="L",
             organizer="O",
             capacity=capacity,
-            waitlistEnabled=True,
+            waitlistEnabled=waitlist,
         )
     )
     return event_id
