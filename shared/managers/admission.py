@@ -4,18 +4,25 @@ A registration comes here when its own transaction on the event kept being cance
 (the event is hot), or when this process saw that happen for the event moments ago. It writes its
 request, then waits for the decision: reading its own request item, and whenever nobody holds the
 event's lease, taking it and deciding the oldest requests itself, a transaction at a time. With its
-deadline past and its request still undecided, it withdraws it (nothing happened: 429)."""
+deadline past and its request still undecided, it withdraws it (nothing happened: 429).
+
+Once its request is written, a requester answers only what it has read: a busy or failing call
+while it waits (throttled, DynamoDB's 5xx, unreachable) is tried again at the next poll, never
+answered as a 429/503 that would leave the request behind to be decided after the client was told
+to retry."""
 
 from __future__ import annotations
 
 import random
 import time
 import uuid
+from collections.abc import Callable
 from functools import cache
+from typing import Any, TypeVar
 
 from shared import retry
 from shared.clock import utc_now
-from shared.errors import EventFullError, NotFoundError, TooManyRequestsError
+from shared.errors import EventFullError, NotFoundError, RetryLaterError, TooManyRequestsError
 from shared.managers.capacity import CapacityManager
 from shared.models.domain import Registration, WaitlistEntry
 from shared.models.fields import OPEN_STATUSES
@@ -41,6 +48,12 @@ LEASE_EVERY = 4
 # Requests read per batch: more than one transaction holds, so that withdrawn or refused ones
 # still leave a full batch.
 READ_AHEAD = 40
+# s past its deadline a requester goes on trying to withdraw (or read) its request while DynamoDB
+# refuses both, inside the 10 s function timeout (the deadline is 8 s).
+GRACE = 1.0
+GIVE_UP = "Too many concurrent registrations for this event, please retry"
+
+T = TypeVar("T")
 
 
 @cache
@@ -77,16 +90,23 @@ class AdmissionManager:
         holder = uuid.uuid4().hex  # this request's, should it lead
         polls = 0
         while True:
-            found = self._repository.decision(event_id, key)
+            unread: dict[str, Any] | None = {}  # busy: as if undecided, read again at the next poll
+            found = _unless_busy(lambda: self._repository.decision(event_id, key), unread)
             if found is None:
                 raise NotFoundError(f"Event {event_id} not found")  # removed with its event
             if "decision" in found:
                 return self._answer(event_id, user_id, key, found)
-            if time.monotonic() >= deadline:
-                if self._repository.withdraw(event_id, key):
-                    raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
-                continue  # decided meanwhile: read it
-            if polls % LEASE_EVERY == 0 and self._repository.lease(event_id, holder, LEASE_SECONDS):
+            now = time.monotonic()
+            if now >= deadline:
+                withdrawn = _unless_busy(lambda: self._repository.withdraw(event_id, key), None)
+                if withdrawn or (withdrawn is None and now >= deadline + GRACE):
+                    raise TooManyRequestsError(GIVE_UP)
+                if withdrawn is None:
+                    time.sleep(POLL)
+                continue  # decided meanwhile (read it), or busy (try again)
+            if polls % LEASE_EVERY == 0 and _unless_busy(
+                lambda: self._repository.lease(event_id, holder, LEASE_SECONDS), False
+            ):
                 self._lead(event_id, holder, key, deadline)
                 continue
             polls += 1
@@ -104,22 +124,22 @@ class AdmissionManager:
         state: admission.EventState | None = None
         try:
             while time.monotonic() < deadline:
-                requests = self._repository.pending(event_id, READ_AHEAD)
-                if own_decided_at is None and all(r.stamp != own for r in requests):
-                    own_decided_at = time.monotonic()
-                if not requests or (own_decided_at and time.monotonic() - own_decided_at > LEAD_AFTER_OWN):
-                    return
                 try:
+                    requests = self._repository.pending(event_id, READ_AHEAD)
+                    if own_decided_at is None and all(r.stamp != own for r in requests):
+                        own_decided_at = time.monotonic()
+                    if not requests or (own_decided_at and time.monotonic() - own_decided_at > LEAD_AFTER_OWN):
+                        return
                     state = self._decide(event_id, state or self._repository.event(event_id), requests)
-                except TooManyRequestsError:
+                except RetryLaterError:
                     state = None
-                    retry.backoff(1)  # busy past a call's retries: read again and go on
+                    retry.backoff(1)  # busy or failing past a call's retries: read again and go on
                 if time.monotonic() - renewed > LEASE_SECONDS / 2:
-                    if not self._repository.lease(event_id, holder, LEASE_SECONDS):
-                        return  # someone else leads now
+                    if not _unless_busy(lambda: self._repository.lease(event_id, holder, LEASE_SECONDS), False):
+                        return  # someone else leads now (or the lease could not be renewed: stop)
                     renewed = time.monotonic()
         finally:
-            self._repository.release(event_id, holder)
+            _unless_busy(lambda: self._repository.release(event_id, holder), None)  # else it expires
 
     def _decide(
         self, event_id: str, state: admission.EventState, requests: list[admission.Request]
@@ -145,7 +165,7 @@ class AdmissionManager:
             raise EventFullError()
 
     def _answer(self, event_id: str, user_id: str, key: int, found: dict[str, object]) -> Registration | WaitlistEntry:
-        self._repository.forget(event_id, key)
+        _unless_busy(lambda: self._repository.forget(event_id, key), None)  # else TTL removes it
         decision = found["decision"]
         at = str(found.get("at", ""))
         if decision == CONFIRMED:
@@ -160,7 +180,15 @@ class AdmissionManager:
             raise NotFoundError(f"Event {event_id} not found")
         if decision == admission.ALREADY:
             raise transactions.already(event_id, user_id, str(found.get("existing")))
-        raise TooManyRequestsError("Too many concurrent registrations for this event, please retry")
+        raise TooManyRequestsError(GIVE_UP)
+
+
+def _unless_busy(call: Callable[[], T], otherwise: T) -> T:
+    """`call()`, or `otherwise` when DynamoDB was busy or failing past the call's retries."""
+    try:
+        return call()
+    except RetryLaterError:
+        return otherwise
 
 
 @cache

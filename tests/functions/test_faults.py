@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 from shared.config import get_settings
 from shared.idempotency import HEADER
+from shared.managers import admission
+from shared.repositories import admission as requests
 from shared.repositories import deletion
 from shared.repositories.dynamo import get_client
 from shared.repositories.failures import MAX_ATTEMPTS
@@ -460,6 +463,78 @@ def assert_event_gone(api: ApiClient, event_id: str, people: list[str]) -> None:
     for table in (settings.events_table, settings.registrations_table, settings.waitlist_table):
         assert not [i for i in get_client().scan(TableName=table)["Items"] if i["eventId"]["S"] == event_id]
     assert all(api.get(f"/users/{user}/registrations").body == [] for user in people)
+
+
+@pytest.mark.parametrize("fault", [THROTTLED, INTERNAL, UNREACHABLE])
+class TestAdmissionWaits:
+    """Once a hot event's registration has written its request, it answers only what it has read:
+    a call of its wait that fails past its retries is tried again, never answered as a 429/503
+    that would leave the request to be decided after the client was told to retry."""
+
+    def test_a_failing_read_lease_or_cleanup_does_not_end_the_wait(
+        self, api: ApiClient, faults: Faults, fault: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("shared.managers.registrations.GIVE_UP_AFTER", 5.0)
+        event_id = make_event(api, capacity=1, waitlistEnabled=True)["eventId"]
+        admission.mark_hot(event_id)
+        first, second = make_users(api, 2)
+        waitlist = get_settings().waitlist_table
+        # The first read of the request, the first try for the lease and the first removal of a
+        # read decision each fail through all of botocore's attempts
+        for operation in ("GetItem", "UpdateItem", "DeleteItem"):
+            faults.add(operation, fault, table=waitlist, times=MAX_ATTEMPTS)
+
+        answers = [register(api, event_id, first), register(api, event_id, second)]
+
+        assert faults.injected[fault] == 3 * MAX_ATTEMPTS
+        assert [a.status for a in answers] == [201, 201], [a.body for a in answers]
+        assert [a.body["status"] for a in answers] == ["confirmed", "waitlisted"]
+        assert answers[1].body["position"] == 1
+        check_invariants(get_client(), event_id)
+        # the decided request whose removal failed is left for TTL; nothing undecided is
+        left = [item for item in admission_items(event_id) if item["position"] != requests.LEASE]
+        assert len(left) == 1 and "decision" in left[0] and "expiresAt" in left[0]
+
+    def test_a_withdrawal_that_fails_is_tried_again(self, api: ApiClient, faults: Faults, fault: str) -> None:
+        event_id = make_event(api, capacity=1)["eventId"]
+        admission.mark_hot(event_id)
+        [user] = make_users(api, 1)
+        # Nothing can be decided (every transaction on the event cancelled), and the first
+        # withdrawal at the deadline fails through all of botocore's attempts
+        faults.add("TransactWriteItems", CONFLICT)
+        faults.add("DeleteItem", fault, table=get_settings().waitlist_table, times=MAX_ATTEMPTS)
+
+        answer = register(api, event_id, user)
+
+        assert answer.status == 429, answer.body
+        assert faults.injected[fault] == MAX_ATTEMPTS
+        # the second withdrawal went through: nothing happened, nothing is left but the lease
+        assert [item["position"] for item in admission_items(event_id)] in ([], [requests.LEASE])
+        faults.clear()
+        check_invariants(get_client(), event_id)
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 0
+
+    def test_past_its_grace_a_requester_that_can_neither_read_nor_withdraw_answers_429(
+        self, api: ApiClient, faults: Faults, fault: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(admission, "GRACE", 0.2)
+        event_id = make_event(api, capacity=1)["eventId"]
+        admission.mark_hot(event_id)
+        [user] = make_users(api, 1)
+        waitlist = get_settings().waitlist_table
+        faults.add("TransactWriteItems", CONFLICT)
+        for operation in ("GetItem", "DeleteItem"):
+            faults.add(operation, fault, table=waitlist)
+
+        started = time.monotonic()
+        answer = register(api, event_id, user)
+
+        assert answer.status == 429, answer.body
+        assert time.monotonic() - started < 0.3 + 0.2 + 2  # the deadline, the grace, slack
+        # its request is left undecided (it expires: STALE_AFTER, then TTL): nothing was admitted
+        faults.clear()
+        check_invariants(get_client(), event_id)
+        assert api.get(f"/events/{event_id}").body["registeredCount"] == 0
 
 
 class TestMidOperation:
