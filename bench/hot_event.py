@@ -270,12 +270,21 @@ def sharded_design(requests: int, capacity: int, rate: float, shards: int) -> di
     )
 
 
-def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, transaction_ms: float) -> dict[str, Any]:
-    """The shipped code under a real burst: `requests` registrations for one event from `threads`
-    threads at once, against the embedded DynamoDB server in AWS limits mode with transactions
-    holding their items `transaction_ms` (so they truly overlap: one that meets another on an item
-    is cancelled, as DynamoDB does). RegistrationManager.register_user as the register function
-    calls it: its own transaction first, then admission (shared/managers/admission.py)."""
+def shipped_burst(
+    requests: int, capacity: int, waitlist: bool, threads: int, transaction_ms: float, rate: float | None = None
+) -> dict[str, Any]:
+    """The shipped code under a real burst: `requests` registrations for one event against the
+    embedded DynamoDB server in AWS limits mode with transactions holding their items
+    `transaction_ms` (so they truly overlap: one that meets another on an item is cancelled, as
+    DynamoDB does). RegistrationManager.register_user as the register function calls it: its own
+    transaction first, then admission (shared/managers/admission.py).
+
+    Without `rate`, `threads` threads register one after another as fast as they are answered (a
+    closed loop). With `rate`, registrations are *offered* at that many per second whatever the
+    answers (an open loop: registration i starts at i/rate s, on one of `threads` threads, late
+    only if all are busy). Conflicts depend on how many transactions overlap on an item, λ·τ, so
+    `rate` r with holds of τ ms offers what r·τ/10 transactions/s offer DynamoDB at its 10 ms
+    (TAU): a time-dilated run of a rate this machine could not serve at 10 ms."""
     import subprocess
     import sys
     import threading
@@ -348,9 +357,13 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
 
         def leader(params: Any, context: Any, model: Any, **_: Any) -> None:
             # A leader's transaction decides requests: it updates items of the admission partition.
+            # Lease writes (the item at position 0): tries, renewals, releases.
             if model.name == "TransactWriteItems":
-                keys = [item.get("Update", {}).get("Key", {}).get("eventId", {}) for item in params["TransactItems"]]
-                context["leader"] = any(str(key.get("S", "")).endswith("#admission") for key in keys)
+                keys = [item.get("Update", {}).get("Key", {}) for item in params["TransactItems"]]
+                context["leader"] = any(str(key.get("eventId", {}).get("S", "")).endswith("#admission") for key in keys)
+            elif model.name == "UpdateItem" and params.get("Key", {}).get("position") == {"N": "0"}:
+                with lock:
+                    calls["lease write"] += 1
 
         get_client().meta.events.register("provide-client-params.dynamodb", leader)
 
@@ -359,8 +372,20 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
         manager = registrations.default()
         latencies: list[float] = []
 
-        def register(user: str) -> Any:
+        starts: list[float] = []
+        late: list[float] = []
+        opened = time.monotonic() + 0.5
+
+        def register(numbered: tuple[int, str]) -> Any:
+            number, user = numbered
+            if rate:
+                due = opened + number / rate
+                time.sleep(max(0.0, due - time.monotonic()))
             started = time.monotonic()
+            if rate:
+                with lock:
+                    starts.append(started)
+                    late.append(started - due)
             try:
                 answer: Any = manager.register_user(event_id, user)
             except DomainError as exc:
@@ -371,8 +396,9 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
 
         started = time.monotonic()
         with ThreadPoolExecutor(threads) as pool:
-            answers = list(pool.map(register, users))
+            answers = list(pool.map(register, enumerate(users)))
         elapsed = time.monotonic() - started
+        offered = (len(starts) - 1) / (max(starts) - min(starts)) if len(starts) > 1 else None
         confirmed = sum(isinstance(a, Registration) for a in answers)
         told = {user: a.position for user, a in zip(users, answers, strict=True) if isinstance(a, WaitlistEntry)}
         listed: dict[str, int] = {}
@@ -401,6 +427,11 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
             "transaction_ms": transaction_ms,
             "elapsed_s": elapsed,
             "requests_per_s": requests / elapsed,
+            "rate": rate,
+            "offered_per_s": offered,
+            "offered_at_tau_per_s": offered * transaction_ms / (TAU * 1000) if offered else None,
+            "late_max_s": max(late) if late else None,
+            "transactions_per_s": (sum(transactions.values()) - transactions["leader committed"]) / elapsed,
             "confirmed": confirmed,
             "waitlisted": len(told),
             "full_409": sum(isinstance(a, EventFullError) for a in answers),
@@ -410,6 +441,7 @@ def shipped_burst(requests: int, capacity: int, waitlist: bool, threads: int, tr
             "invariants": invariants,
             "admission_requests": calls["PutItem"],  # the only single PutItem a registration makes
             "leader_commits": transactions["leader committed"],
+            "lease_writes": calls["lease write"],
             "latency_p50_s": percentile(latencies, 0.5),
             "latency_p99_s": percentile(latencies, 0.99),
             "calls": dict(calls),
@@ -473,12 +505,23 @@ def _report(
 
 
 def run(
-    requests: int, capacity: int, shards: int, threads: int, transaction_ms: float, shipped: int | None = None
+    requests: int,
+    capacity: int,
+    shards: int,
+    threads: int,
+    transaction_ms: float,
+    offered: float | None = None,
+    offered_transaction_ms: float | None = None,
+    offered_threads: int = 400,
 ) -> dict[str, Any]:
-    shipped_requests = shipped or requests
-    bursts = [
-        shipped_burst(shipped_requests, capacity, waitlist, threads, transaction_ms) for waitlist in (False, True)
-    ]
+    bursts = [shipped_burst(requests, capacity, waitlist, threads, transaction_ms) for waitlist in (False, True)]
+    if offered:
+        bursts += [
+            shipped_burst(
+                requests, capacity, waitlist, offered_threads, offered_transaction_ms or transaction_ms, offered
+            )
+            for waitlist in (False, True)
+        ]
     in_process_dynamodb()
     from moto import mock_aws
 
@@ -505,9 +548,26 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=20)
     parser.add_argument("--threads", type=int, default=64, help="registrations in flight at once (shipped burst)")
     parser.add_argument("--transaction-ms", type=float, default=10.0, help="how long a transaction holds its items")
+    parser.add_argument(
+        "--offered", type=float, help="also offer the burst at this many registrations/s (open loop, time-dilated)"
+    )
+    parser.add_argument("--offered-transaction-ms", type=float, help="transaction holds in the offered runs")
+    parser.add_argument("--offered-threads", type=int, default=400, help="threads serving the offered runs")
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
-    write_json(args.json, run(args.requests, args.capacity, args.shards, args.threads, args.transaction_ms))
+    write_json(
+        args.json,
+        run(
+            args.requests,
+            args.capacity,
+            args.shards,
+            args.threads,
+            args.transaction_ms,
+            args.offered,
+            args.offered_transaction_ms,
+            args.offered_threads,
+        ),
+    )
 
 
 if __name__ == "__main__":
