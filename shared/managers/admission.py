@@ -40,10 +40,12 @@ LEASE_SECONDS = 2.0
 # How long a leader goes on deciding others' requests once its own is decided.
 LEAD_AFTER_OWN = 1.0
 # s between two reads of one's own request: jittered, growing by half each time up to POLL_MAX (a
-# long wait means a long queue, read less often); every LEASE_EVERY-th read, a try for the lease (a
-# write on one item: few of them, so that a thousand waiting requests do not heat it).
+# long wait means a long queue, read less often). A try for the lease at the LEASE_FROM-th read
+# (~0.14 s in: a working leader would have decided the request by then) and every LEASE_EVERY-th
+# after: each try is a write on one item, so requests decided promptly never write it.
 POLL = 0.05
 POLL_MAX = 0.4
+LEASE_FROM = 2
 LEASE_EVERY = 4
 # Requests read per batch: more than one transaction holds, so that withdrawn or refused ones
 # still leave a full batch.
@@ -104,8 +106,10 @@ class AdmissionManager:
                 if withdrawn is None:
                     time.sleep(POLL)
                 continue  # decided meanwhile (read it), or busy (try again)
-            if polls % LEASE_EVERY == 0 and _unless_busy(
-                lambda: self._repository.lease(event_id, holder, LEASE_SECONDS), False
+            if (
+                polls >= LEASE_FROM
+                and (polls - LEASE_FROM) % LEASE_EVERY == 0
+                and _unless_busy(lambda: self._repository.lease(event_id, holder, LEASE_SECONDS), False)
             ):
                 self._lead(event_id, holder, key, deadline)
                 continue
