@@ -359,9 +359,10 @@ def render(results: dict[str, Any], commands: dict[str, str], started: float, lo
         "(a shared, noisy machine: read the ratios, measured in the same run, not the milliseconds).",
         f"- {python_of(results, 'cold')} for the development virtualenv; {python_of(results, 'package')} for the "
         "deployment package, as Lambda runs it.",
-        "- Commands (each phase is its own process; `…` is a temporary JSON file). Phases run two at a "
-        "time, one per core — the two cold-start phases side by side, warm latency beside the hot-event "
-        "simulation — and the load test and the positions alone:",
+        "- Commands (each phase is its own process; `…` is a temporary JSON file). Phases run in this "
+        "order, those joined by + side by side (one per core), the others alone: "
+        + ", ".join(" + ".join(group) for group in GROUPS)
+        + ":",
         *[f"  - `{command}`" for command in commands.values()],
     ]
     for name, heading, section in SECTIONS:
