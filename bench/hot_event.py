@@ -285,8 +285,6 @@ def shipped_burst(
     only if all are busy). Conflicts depend on how many transactions overlap on an item, λ·τ, so
     `rate` r with holds of τ ms offers what r·τ/10 transactions/s offer DynamoDB at its 10 ms
     (TAU): a time-dilated run of a rate this machine could not serve at 10 ms."""
-    import subprocess
-    import sys
     import threading
     import time
     import uuid
@@ -295,19 +293,12 @@ def shipped_burst(
 
     import boto3
 
-    from bench.common import ROOT, percentile
+    from bench.common import percentile
     from local import config
     from local.config import FAKE_AWS
+    from local.dynamodb import server_process
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "local.dynamodb", "--port", str(port), "--limits", f"transaction_ms={transaction_ms}"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        endpoint = _wait_for(port)
+    with server_process(f"transaction_ms={transaction_ms}") as endpoint:
         os.environ.update(FAKE_AWS)
         os.environ.update(dict(config.environment().items()))
         os.environ.update(DYNAMODB_ENDPOINT=endpoint, POWERTOOLS_LOG_LEVEL="ERROR")
@@ -447,31 +438,6 @@ def shipped_burst(
             "calls": dict(calls),
             "transactions": dict(transactions),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int) -> str:
-    import socket
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the embedded DynamoDB did not start on port {port}")
 
 
 def _report(

@@ -8,15 +8,22 @@ stack and the concurrency tests the same guarantee (and DynamoDB Streams keep wo
     python -m local.dynamodb --port 8000 [--limits SPEC]
 
 `--limits` (or DYNAMODB_LIMITS in the environment) switches on the AWS limits mode: 1 MB pages,
-transaction conflicts, size and count limits (local/limits.py).
+transaction conflicts, size and count limits (local/limits.py). `server_process()` starts it that
+way on a free port for the tests and benchmarks that need it in a process of its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -163,6 +170,35 @@ class EmbeddedDynamoDB:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+@contextmanager
+def server_process(limits: str | None = None, started_within: float = 30.0) -> Iterator[str]:
+    """`python -m local.dynamodb` on a free port (in AWS limits mode when `limits` is a spec such
+    as `transaction_ms=10`), until the block ends; yields its endpoint once it accepts connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.dynamodb", "--port", str(port), *(["--limits", limits] if limits else [])],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + started_within
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"the embedded DynamoDB did not start on port {port}") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main() -> None:

@@ -5,9 +5,6 @@ the promotion function the way Lambda's event source mapping does (`stream_polle
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,16 +14,10 @@ import boto3
 import pytest
 
 from local import config, limits
-from local.config import ROOT
+from local.dynamodb import server_process
 from local.limits import Limits
 from tests.builders import LambdaContext, matches_filter
 from tests.helpers import promotion_filter_patterns, reset_process_caches
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def limits_spec(marker: pytest.Mark | None) -> str | None:
@@ -40,25 +31,8 @@ def limits_spec(marker: pytest.Mark | None) -> str | None:
 def server(request: pytest.FixtureRequest) -> Iterator[str]:
     """The server of this module; in AWS limits mode when the module is marked `aws_limits`
     (or DYNAMODB_LIMITS says so for every server)."""
-    port = _free_port()
-    spec = limits_spec(request.node.get_closest_marker("aws_limits"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.dynamodb", "--port", str(port), *(["--limits", spec] if spec else [])],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield endpoint
-    process.terminate()
-    process.wait(timeout=10)
+    with server_process(limits_spec(request.node.get_closest_marker("aws_limits"))) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from local.dynamodb import EmbeddedDynamoDB
+from local.dynamodb import EmbeddedDynamoDB, server_process
 from local.limits import ITEM_BYTES, MIB, Limits, aws_limits, from_environment, item_size
 from shared.repositories.dynamo import pages
 from shared.repositories.failures import is_busy
@@ -258,3 +258,25 @@ def test_overlapping_writes_meet_the_transaction_in_flight(overlapping: Any) -> 
         "S": "new"
     }
     assert "Item" not in client.get_item(TableName="t", Key={"p": {"S": "event"}, "s": {"N": "3"}})
+
+
+def test_a_server_process_in_limits_mode_serves_and_stops() -> None:
+    with server_process("page_bytes=2048") as endpoint:
+        client = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+        )
+        create_table(client)
+        for n in range(40):
+            client.put_item(TableName="t", Item=row(n, pad=200))
+        # pages cut at the budget: the server runs in the mode asked for
+        first = client.query(**_query_params())
+        assert "LastEvaluatedKey" in first and len(first["Items"]) < 40
+    with pytest.raises(EndpointConnectionError):  # it stopped with the block
+        client.list_tables()
+
+
+def test_a_server_process_that_cannot_start_says_so_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="did not start"), server_process("no_such_setting=1"):
+        pass
+    assert time.monotonic() - started < 20  # it exited: no waiting out the 30 s
