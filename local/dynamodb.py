@@ -30,6 +30,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from local import limits as aws
+from local.ports import free_ports
 
 T = TypeVar("T")
 
@@ -176,9 +177,7 @@ class EmbeddedDynamoDB:
 def server_process(limits: str | None = None, started_within: float = 30.0) -> Iterator[str]:
     """`python -m local.dynamodb` on a free port (in AWS limits mode when `limits` is a spec such
     as `transaction_ms=10`), until the block ends; yields its endpoint once it accepts connections."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    [port] = free_ports(1)
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dynamodb", "--port", str(port), *(["--limits", limits] if limits else [])],
         cwd=Path(__file__).resolve().parents[1],

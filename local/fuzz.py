@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from local.config import ROOT
+from local.ports import free_ports
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 STARTUP_TIMEOUT = 90.0
@@ -71,17 +71,6 @@ def schemathesis_command(base_url: str, seed: int, max_examples: int, token: str
         "--header",
         f"Authorization: Bearer {token}",
     ]
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import requests
 
 from local import config
 from local.config import ROOT
+from local.ports import free_ports
 from tests.helpers import uid
 
 STARTUP_TIMEOUT = 90.0
@@ -29,19 +29,6 @@ MARKER_VARIABLE = "LOCAL_STACK_TEST_MARKER"
 
 # Shown at the end of the run (pytest_terminal_summary in conftest.py).
 TIMINGS: dict[str, float] = {}
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def marked_processes(marker: str) -> list[int]:
