@@ -23,13 +23,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from local import limits as aws
+from local.config import ROOT
 from local.ports import free_ports
 
 T = TypeVar("T")
@@ -180,7 +180,7 @@ def server_process(limits: str | None = None, started_within: float = 30.0) -> I
     [port] = free_ports(1)
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dynamodb", "--port", str(port), *(["--limits", limits] if limits else [])],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
