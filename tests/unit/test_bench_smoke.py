@@ -83,3 +83,38 @@ def test_every_function_has_its_cold_start_request() -> None:
     for name in functions():
         event = event_for(name, 0)
         assert event.get("Records") or event.get("httpMethod") or event.get("source"), name
+
+
+def test_the_warm_table_tells_a_missed_goal_from_one_out_of_reach() -> None:
+    from bench.__main__ import warm_section
+
+    def side(p50: float, client: float) -> dict:
+        return {
+            "p50_ms": p50,
+            "p99_ms": p50 * 2,
+            "own_p50_ms": p50 - client,
+            "client_p50_ms": client,
+            "dynamodb_p50_ms": client - 0.5,
+            "round_trips": 1,
+            "operations": ["GetItem"],
+        }
+
+    # Given three routes against a monolith answering in 10 ms: one in 4 ms, one in 6 ms whose boto3
+    # client calls alone take 3 ms, one whose client calls alone take 7 ms
+    warm = {
+        "calls": 1,
+        "operations": {
+            name: {"ours": side(p50, dynamodb), "mono": side(10.0, 5.0), "minimum": "1"}
+            for name, p50, dynamodb in (("fast", 4.0, 3.0), ("slow", 6.0, 3.0), ("bound", 8.0, 7.0))
+        },
+    }
+
+    # When the section is rendered
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in warm_section(warm) if line.startswith("| ")}
+
+    # Then each says its least possible ratio and whether the goal is met, missed or out of reach
+    # (the ratios are rendered with a multiplication sign)
+    times = "\N{MULTIPLICATION SIGN}"
+    assert f"| 3.0 / 5.0 | 2.5 / 4.5 | 1.0 / 5.0 | 0.20{times} | 0.30{times} | met |" in rows["fast"]
+    assert f"| 3.0 / 5.0 | 2.5 / 4.5 | 3.0 / 5.0 | 0.60{times} | 0.30{times} | not met |" in rows["slow"]
+    assert f"| 7.0 / 5.0 | 6.5 / 4.5 | 1.0 / 5.0 | 0.20{times} | 0.70{times} | out of reach |" in rows["bound"]
