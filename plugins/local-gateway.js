@@ -13,6 +13,9 @@
 //   404) becomes `{"detail": …}` with Content-Type application/json, as the deployed API's
 //   GatewayResponses do; requests Node's HTTP parser refuses (oversized request line or headers,
 //   malformed requests, request timeouts) get the same shape instead of an empty 400.
+// - Request bodies that are not UTF-8 are a 400: serverless-offline decodes every body as UTF-8,
+//   replacing what is not with U+FFFD, so a title sent as Latin-1 `Caf\xe9` was stored as
+//   `Caf\ufffd` and answered 201. JSON text is UTF-8 (RFC 8259), and no route takes anything else.
 // - A queue in front of every function: serverless-offline starts one more Python process for each
 //   request that arrives while a function's processes are busy, so a storm of 200 clients meant 200
 //   cold processes fighting for 2 cores, and the slowest hit the function timeout (504). Here at
@@ -28,6 +31,7 @@
 //   (the promotion function ignores INSERTs; its event filter drops them in AWS), so the process is
 //   up before the first real record; that plugin never stops an idle process.
 const http = require('http');
+const { isUtf8 } = require('buffer');
 const path = require('path');
 
 const JSON_TYPE = 'application/json';
@@ -100,6 +104,16 @@ function install(server) {
     const message = refusal(request.raw.req.url);
     // serverless-offline's onPreResponse still adds the CORS headers.
     return message === null ? h.continue : detailResponse(h, 400, message).takeover();
+  });
+
+  // After authentication (a refused caller still gets its 401) and before the function runs; the
+  // payload is still the raw Buffer here (serverless-offline's routes do not parse it).
+  server.ext('onPreHandler', (request, h) => {
+    const payload = request.payload;
+    if (Buffer.isBuffer(payload) && !isUtf8(payload)) {
+      return detailResponse(h, 400, 'body: malformed JSON (not valid UTF-8)').takeover();
+    }
+    return h.continue;
   });
 
   // Registered after serverless-offline's own onPreResponse (CORS), so its headers are kept.
