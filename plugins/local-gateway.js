@@ -12,7 +12,8 @@
 //   limits, multipart without boundary, unparsable URLs, function crashes and timeouts, its own
 //   404) becomes `{"detail": …}` with Content-Type application/json, as the deployed API's
 //   GatewayResponses do; requests Node's HTTP parser refuses (oversized request line or headers,
-//   malformed requests, request timeouts) get the same shape instead of an empty 400.
+//   malformed requests, request timeouts) get the same shape instead of an empty 400, and CONNECT,
+//   which Node answered by closing the connection, a 405 (404 on an unknown path).
 // - OPTIONS that is no full preflight (no Access-Control-Request-Method, or no Origin): hapi
 //   answered 404 `CORS error: Missing … header` on every path, and 200 with that error as the body
 //   when an Origin came. A known path answers 204 with its methods, as the functions' own preflight
@@ -178,13 +179,29 @@ function install(server) {
       return;
     }
     const statusCode = clientErrorStatus(err);
-    const body = JSON.stringify({ detail: http.STATUS_CODES[statusCode] });
-    socket.end(
-      `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode]}\r\n` +
-        `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
-    );
+    endWithDetail(socket, statusCode, http.STATUS_CODES[statusCode]);
   });
+
+  // CONNECT never reaches hapi, and Node closes the connection without an answer unless the server
+  // listens for it: answer as any other method this API does not take.
+  listener.on('connect', (req, socket) => {
+    const message = refusal(req.url);
+    if (message !== null) return endWithDetail(socket, 400, message);
+    const target = rawPathOf(req.url);
+    const methods = allowedMethods(target);
+    if (methods === null) return endWithDetail(socket, 404, `No route for ${target}`);
+    return endWithDetail(socket, 405, `Method CONNECT not allowed on ${target}`, { Allow: methods.join(', ') });
+  });
+}
+
+function endWithDetail(socket, statusCode, message, headers = {}) {
+  const body = JSON.stringify({ detail: message });
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode]}\r\n` +
+      `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}` +
+      `Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 // At most `limit` runs at once; the rest wait in arrival order.
