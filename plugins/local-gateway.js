@@ -12,7 +12,15 @@
 //   limits, multipart without boundary, unparsable URLs, function crashes and timeouts, its own
 //   404) becomes `{"detail": …}` with Content-Type application/json, as the deployed API's
 //   GatewayResponses do; requests Node's HTTP parser refuses (oversized request line or headers,
-//   malformed requests, request timeouts) get the same shape instead of an empty 400.
+//   malformed requests, request timeouts) get the same shape instead of an empty 400, and CONNECT,
+//   which Node answered by closing the connection, a 405 (404 on an unknown path).
+// - OPTIONS that is no full preflight (no Access-Control-Request-Method, or no Origin): hapi
+//   answered 404 `CORS error: Missing … header` on every path, and 200 with that error as the body
+//   when an Origin came. A known path answers 204 with its methods, as the functions' own preflight
+//   answer (shared/api) and API Gateway's do; an unknown path is a 404 like any other method's.
+// - Request bodies that are not UTF-8 are a 400: serverless-offline decodes every body as UTF-8,
+//   replacing what is not with U+FFFD, so a title sent as Latin-1 `Caf\xe9` was stored as
+//   `Caf\ufffd` and answered 201. JSON text is UTF-8 (RFC 8259), and no route takes anything else.
 // - A queue in front of every function: serverless-offline starts one more Python process for each
 //   request that arrives while a function's processes are busy, so a storm of 200 clients meant 200
 //   cold processes fighting for 2 cores, and the slowest hit the function timeout (504). Here at
@@ -27,7 +35,9 @@
 //   (2 s on a busy 2-core machine). Each consumer gets one INSERT record with empty images at start
 //   (the promotion function ignores INSERTs; its event filter drops them in AWS), so the process is
 //   up before the first real record; that plugin never stops an idle process.
+const fs = require('fs');
 const http = require('http');
+const { isUtf8 } = require('buffer');
 const path = require('path');
 
 const JSON_TYPE = 'application/json';
@@ -58,6 +68,29 @@ function refusal(target) {
   const segment = craftedSegment(rawPath);
   if (segment === null) return null;
   return `path: segment '${segment}' is not allowed (encoded dot segments, encoded slashes, backslashes and double encoding are refused)`;
+}
+
+// shared/api/routes.json (`make openapi`, from serverless.yml): path template -> methods.
+function loadRoutes() {
+  const file = path.join(__dirname, '..', 'shared', 'api', 'routes.json');
+  return Object.entries(JSON.parse(fs.readFileSync(file, 'utf8'))).map(([template, methods]) => ({
+    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+')}/?$`),
+    methods,
+  }));
+}
+
+let routes = null;
+
+function allowedMethods(requestPath) {
+  routes = routes || loadRoutes();
+  const route = routes.find(({ pattern }) => pattern.test(requestPath));
+  return route ? [...new Set([...route.methods, 'OPTIONS'])].sort() : null;
+}
+
+function isIncompletePreflight(request, response) {
+  if (request.method !== 'options' || !response.isBoom) return false;
+  const message = (response.output.payload && response.output.payload.message) || '';
+  return message.startsWith('CORS error: Missing ');
 }
 
 function isDetailBody(source) {
@@ -102,9 +135,29 @@ function install(server) {
     return message === null ? h.continue : detailResponse(h, 400, message).takeover();
   });
 
+  // After authentication (a refused caller still gets its 401) and before the function runs; the
+  // payload is still the raw Buffer here (serverless-offline's routes do not parse it).
+  server.ext('onPreHandler', (request, h) => {
+    const payload = request.payload;
+    if (Buffer.isBuffer(payload) && !isUtf8(payload)) {
+      return detailResponse(h, 400, 'body: malformed JSON (not valid UTF-8)').takeover();
+    }
+    return h.continue;
+  });
+
   // Registered after serverless-offline's own onPreResponse (CORS), so its headers are kept.
   server.ext('onPreResponse', (request, h) => {
     const response = request.response;
+    if (isIncompletePreflight(request, response)) {
+      const { headers } = response.output;
+      const methods = allowedMethods(request.path);
+      if (methods === null) return detailResponse(h, 404, `No route for ${request.path}`, headers);
+      const answer = h.response().code(204);
+      for (const [name, value] of Object.entries(headers)) {
+        if (name.toLowerCase().startsWith('access-control-')) answer.header(name, value);
+      }
+      return answer.header('Allow', methods.join(', ')).header('Access-Control-Allow-Methods', methods.join(','));
+    }
     if (response.isBoom) {
       const { statusCode, payload, headers } = response.output;
       return detailResponse(h, statusCode, messageOf(statusCode, payload), headers);
@@ -126,13 +179,29 @@ function install(server) {
       return;
     }
     const statusCode = clientErrorStatus(err);
-    const body = JSON.stringify({ detail: http.STATUS_CODES[statusCode] });
-    socket.end(
-      `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode]}\r\n` +
-        `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
-    );
+    endWithDetail(socket, statusCode, http.STATUS_CODES[statusCode]);
   });
+
+  // CONNECT never reaches hapi, and Node closes the connection without an answer unless the server
+  // listens for it: answer as any other method this API does not take.
+  listener.on('connect', (req, socket) => {
+    const message = refusal(req.url);
+    if (message !== null) return endWithDetail(socket, 400, message);
+    const target = rawPathOf(req.url);
+    const methods = allowedMethods(target);
+    if (methods === null) return endWithDetail(socket, 404, `No route for ${target}`);
+    return endWithDetail(socket, 405, `Method CONNECT not allowed on ${target}`, { Allow: methods.join(', ') });
+  });
+}
+
+function endWithDetail(socket, statusCode, message, headers = {}) {
+  const body = JSON.stringify({ detail: message });
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode]}\r\n` +
+      `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}` +
+      `Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 // At most `limit` runs at once; the rest wait in arrival order.

@@ -107,15 +107,18 @@ class _ObjectBodyValidation(OpenAPIRequestValidationMiddleware):
     model; a body must be a JSON object."""
 
     def _get_body(self, app: Any) -> dict[str, Any]:
-        # Powertools would also parse form-urlencoded and multipart bodies into the model.
+        # Powertools would also parse form-urlencoded and multipart bodies into the model, and takes
+        # any type that starts with "application/json" (application/jsonx) but not APPLICATION/JSON:
+        # the media type, without its parameters, is compared case-insensitively (RFC 9110).
         content_type = app.current_event.headers.get("content-type", "").strip()
-        if content_type and not content_type.startswith("application/json"):
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if content_type and media_type != "application/json":
             raise RequestUnsupportedContentType(
                 "Unsupported content type",
                 errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": content_type, "input": {}}],
             )
         try:
-            body = super()._get_body(app)
+            body = self._parse_json_data(app)
         except RecursionError:
             # json.loads gives up past about a thousand levels of nesting, far fewer than 64 KiB can hold.
             error = {"type": "json_invalid", "loc": ("body",), "msg": "", "input": {}, "ctx": {"error": "too deep"}}

@@ -19,8 +19,9 @@ OPEN_STATUSES = ("scheduled", "active")
 READ_ONLY_EVENT_FIELDS = frozenset({"createdAt", "updatedAt", "registeredCount", "waitlistCount"})
 MAX_CAPACITY = 1_000_000
 
-_CONTROL = r"\x00-\x1f\x7f"
-_CONTROL_BUT_TAB_AND_NEWLINE = r"\x00-\x08\x0b-\x1f\x7f"
+# C0, DEL and C1 (U+0080-U+009F: NEL, the 8-bit CSI of terminal escapes, …): every Unicode Cc.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_CONTROL_BUT_TAB_AND_NEWLINE = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
 # What str.strip() removes (every character for which str.isspace() is true; a unit test keeps the
 # two equal). Spelled out because `\s` means something else in each regex engine.
 WHITESPACE = (

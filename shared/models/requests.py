@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from shared.models.fields import (
     READ_ONLY_EVENT_FIELDS,
@@ -59,21 +58,33 @@ class EventCreate(StrictBody):
     waitlistEnabled: bool = False
 
 
+def _without_null(schema: dict[str, Any]) -> None:
+    """The field's schema as its type alone: null is refused (EventUpdate._check_fields)."""
+    branches = schema.pop("anyOf")
+    schema.update(next(branch for branch in branches if branch != {"type": "null"}))
+
+
+def _absent_or_given() -> Any:
+    return Field(default=None, json_schema_extra=_without_null)
+
+
 class EventUpdate(StrictBody):
     """Fields present replace stored ones; `capacity: null` removes the limit. At least one field."""
 
     # Only capacity may be null: the others accept None here (absent) and refuse an explicit null
-    # below, so the published schema shows them as non-nullable.
+    # below, so the published schema shows them as non-nullable. Optional, not a union with
+    # SkipJsonSchema[None]: pydantic reports each member of a union, so an invalid title read
+    # "body.title.function-after[_single_line(), constrained-str]: …; body.title.none: Input should be None".
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "examples": [{"capacity": 3}]})
 
-    title: Title | SkipJsonSchema[None] = None
-    description: Description | SkipJsonSchema[None] = None
-    date: EventDate | SkipJsonSchema[None] = None
-    location: Title | SkipJsonSchema[None] = None
-    organizer: Title | SkipJsonSchema[None] = None
-    status: EventStatus | SkipJsonSchema[None] = None
+    title: Title | None = _absent_or_given()
+    description: Description | None = _absent_or_given()
+    date: EventDate | None = _absent_or_given()
+    location: Title | None = _absent_or_given()
+    organizer: Title | None = _absent_or_given()
+    status: EventStatus | None = _absent_or_given()
     capacity: Capacity | None = None
-    waitlistEnabled: bool | SkipJsonSchema[None] = None
+    waitlistEnabled: bool | None = _absent_or_given()
 
     @model_validator(mode="after")
     def _check_fields(self) -> EventUpdate:

@@ -201,6 +201,28 @@ class TestBodies:
         )
         assert response.status == 201 and response.body["name"] == "Ada"
 
+    @pytest.mark.parametrize(
+        "content_type",
+        ["APPLICATION/JSON", "Application/Json", "application/json ; charset=UTF-8", "application/json;"],
+    )
+    def test_json_media_type_is_case_insensitive(self, api: ApiClient, content_type: str) -> None:
+        # RFC 9110: type, subtype and parameter names are case-insensitive, spaces around ';' allowed.
+        response = api.post("/users", raw_body='{"name": "Ada"}', headers={"Content-Type": content_type})
+
+        assert response.status == 201, response.body
+        assert response.body["name"] == "Ada"
+
+    @pytest.mark.parametrize(
+        "content_type", ["application/jsonx", "application/json-patch+json", "application/json5", "application/jsonp"]
+    )
+    def test_media_type_that_only_starts_like_json_is_400(
+        self, api: ApiClient, dynamodb: Any, content_type: str
+    ) -> None:
+        response = api.post("/users", raw_body='{"name": "Ada"}', headers={"Content-Type": content_type})
+
+        assert_error(response, 400, "Content-Type")
+        assert stored_count(dynamodb, get_settings().users_table) == 0
+
     @pytest.mark.parametrize("raw", ["{", '{"name": "Ada",}', "[]", '"Ada"', "null", "1", "true"])
     def test_malformed_or_non_object_json_is_400(self, api: ApiClient, dynamodb: Any, raw: str) -> None:
         assert_error(api.post("/users", raw_body=raw), 400, "body")

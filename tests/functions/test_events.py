@@ -287,6 +287,33 @@ class TestUpdate:
         assert response.body == {**before, **changes, "updatedAt": response.body["updatedAt"]}
         assert api.get(f"/events/{before['eventId']}").body == response.body
 
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            ({"title": 5}, "body.title: Input should be a valid string"),
+            ({"title": ""}, "body.title: String should have at least 1 character"),
+            ({"description": "d" * 2001}, "body.description: String should have at most 2000 characters"),
+            ({"date": "tomorrow"}, "body.date: must be an ISO 8601 date"),
+            ({"location": "l" * 201}, "body.location: String should have at most 200 characters"),
+            ({"organizer": ["O"]}, "body.organizer: Input should be a valid string"),
+            (
+                {"status": "open"},
+                "body.status: Input should be 'draft', 'scheduled', 'active', 'cancelled' or 'completed'",
+            ),
+            ({"waitlistEnabled": "yes"}, "body.waitlistEnabled: Input should be a valid boolean"),
+        ],
+    )
+    def test_an_invalid_field_is_named_as_on_create(self, api: ApiClient, body: dict, detail: str) -> None:
+        # The message of an invalid field, not of each form pydantic tried (".title.none: Input
+        # should be None", ".title.function-after[_single_line(), constrained-str]: ...").
+        event = make_event(api)
+
+        response = api.put(f"/events/{event['eventId']}", body)
+
+        assert_error(response, 400)
+        assert response.body["detail"].startswith(detail), response.body
+        assert ";" not in response.body["detail"] and "none" not in response.body["detail"], response.body
+
     def test_description_can_be_emptied(self, api: ApiClient) -> None:
         event = make_event(api, description="Something")
         assert api.put(f"/events/{event['eventId']}", {"description": ""}).body["description"] == ""

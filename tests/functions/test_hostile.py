@@ -216,6 +216,16 @@ def _corpus() -> list[Case]:
                 )
         add(case(f"{route}/huge-number/nested", method, path, raw=with_raw_field(route, "x", f'[{{"a": {HUGE}}}]')))
 
+    # A field given twice: which value counts would depend on the parser (Python keeps the last),
+    # so the body is ambiguous, whether the two values differ or not
+    for route, method, path in BODY_ROUTES:
+        for field_name in BODY_FIELDS[route]:
+            given = json.dumps(VALID_BODIES[route].get(field_name, "x"))
+            raw = with_raw_field(route, field_name, f"{given}, {json.dumps(field_name)}: {given}")
+            add(case(f"{route}/duplicate-key/{field_name}", method, path, raw=raw))
+        raw = with_raw_field(route, "x", '[{"a": 1, "a": 2}]')
+        add(case(f"{route}/duplicate-key/nested", method, path, raw=raw))
+
     # Bodies on the DELETE routes do not make them act: oversized is still 413
     for route, path in (("delete-event", EVENT_PATH), ("unregister", f"{REGISTRATIONS_PATH}/{HOLDER}")):
         add(case(f"{route}/oversized-body", "DELETE", path, raw="x" * (MAX_BODY + 1), status=413))
@@ -245,6 +255,8 @@ def _corpus() -> list[Case]:
         "title-escape": {"title": "\x1b[31mred"},
         "description-too-long": {"description": "d" * 2001},
         "description-bell": {"description": "ding\x07"},
+        "description-c1-csi": {"description": "ding\x9b31m"},
+        "title-c1-next-line": {"title": "Talk\x85"},
         "location-list": {"location": ["Hall"]},
         "organizer-missing": {"organizer": _ABSENT},
         "date-impossible": {"date": "2026-13-45"},
@@ -320,6 +332,7 @@ def _corpus() -> list[Case]:
         "name-nul": {"name": "Ada\x00"},
         "name-newline": {"name": "Ada\nLovelace"},
         "name-delete-char": {"name": "Ada\x7f"},
+        "name-c1-csi": {"name": "Ada\x9b31mLovelace"},
         "user-id-number": {"userId": 123, "name": "Ada"},
         "user-id-bool": {"userId": True, "name": "Ada"},
         "user-id-object": {"userId": {"$ne": ""}, "name": "Ada"},
@@ -474,6 +487,7 @@ def test_hostile_request_is_refused_with_detail_and_changes_nothing(store: Store
 
 
 HUGE_NUMBER_CASES = [c for c in CORPUS if "/huge-number/" in c.id]
+DUPLICATE_KEY_CASES = [c for c in CORPUS if "/duplicate-key/" in c.id]
 
 
 @pytest.mark.parametrize("hostile", HUGE_NUMBER_CASES, ids=[c.id for c in HUGE_NUMBER_CASES])
@@ -482,3 +496,13 @@ def test_a_number_python_cannot_read_is_400_naming_its_field(store: Store, hosti
     field_name = hostile.id.split("/")[2]
     assert status == 400, (status, raw_body[:300], module)
     assert ("body.x.0.a" if field_name == "nested" else f"body.{field_name}") in json.loads(raw_body)["detail"]
+
+
+@pytest.mark.parametrize("hostile", DUPLICATE_KEY_CASES, ids=[c.id for c in DUPLICATE_KEY_CASES])
+def test_a_field_given_twice_is_400_naming_it(store: Store, hostile: Case) -> None:
+    status, raw_body, module = send(store.api, hostile)
+    field_name = hostile.id.split("/")[2]
+    assert status == 400, (status, raw_body[:300], module)
+    detail = json.loads(raw_body)["detail"]
+    assert ("body.x.0.a" if field_name == "nested" else f"body.{field_name}") in detail, detail
+    assert "more than once" in detail, detail

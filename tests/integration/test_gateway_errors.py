@@ -103,3 +103,13 @@ def test_invalid_compressed_body_is_400_detail(api: LocalStack) -> None:
         "/users", data=b"not gzip", headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
     )
     assert_detail(response.status_code, response.headers.get("Content-Type", ""), response.text, {400, 415})
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [(b"/events", 405), (b"/events/e/registrations", 405), (b"/nope", 404), (b"127.0.0.1:443", 400)],
+)
+def test_connect_is_answered_with_detail(api: LocalStack, target: bytes, status: int) -> None:
+    # Node closed the connection without a word: its server has no CONNECT handler unless one is added.
+    request = b"CONNECT " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert_detail(*raw_exchange(api, request), status)

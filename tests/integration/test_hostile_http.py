@@ -90,3 +90,30 @@ def test_a_signed_cursor_that_is_no_key_of_its_list_is_400(api: LocalStack, even
     ):
         token = encode_token(scope, SIGNED_BUT_INVALID[name])
         assert_detail(api.get(f"{path}?nextToken={token}"), 400, "nextToken")
+
+
+# Bytes that are no UTF-8: a stray continuation byte, a truncated sequence, an overlong '/', an
+# encoded surrogate, a Latin-1 'é'. JSON text is UTF-8 (RFC 8259): serverless-offline decoded them
+# to U+FFFD, so a title of b"Caf\xe9" was stored as "Caf\ufffd" and answered 201.
+NOT_UTF8 = [b"\x80", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80", b"Caf\xe9"]
+
+
+@pytest.mark.parametrize("raw", NOT_UTF8, ids=lambda raw: raw.hex())
+def test_a_body_that_is_not_utf8_is_400_and_changes_nothing(api: LocalStack, event_id: str, raw: bytes) -> None:
+    event, user = uid("evt"), uid("usr")
+    title = api.get(f"/events/{event_id}").json()["title"]
+    for method, path, valid in [
+        ("POST", "/events", {**EVENT, "eventId": event}),
+        ("PUT", f"/events/{event_id}", {"title": "Renamed", "description": "D"}),
+        ("POST", "/users", {"name": "Ada", "userId": user}),
+        ("POST", f"/events/{event_id}/registrations", {"userId": "someone"}),
+    ]:
+        field = next(iter(valid))
+        body = json.dumps({**valid, field: "<raw>"}).encode().replace(b'"<raw>"', b'"A' + raw + b'"')
+
+        response = api.request(method, path, data=body, headers={"Content-Type": "application/json"})
+
+        assert_detail(response, 400, "body", "UTF-8")
+    assert api.get(f"/events/{event}").status_code == 404
+    assert api.get(f"/events/{event_id}").json()["title"] == title
+    assert api.get(f"/users/{user}").status_code == 404

@@ -47,7 +47,7 @@ MIN_REQUESTS = 1000
 # nextToken may be 4096 characters, 12 bytes each once percent-encoded, so this happens.
 NODE_MAX_HEADER_BYTES = 16 * 1024
 TEXT_FIELDS = ("title", "description", "location", "organizer")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
